@@ -1,0 +1,263 @@
+import { X509Certificate, type KeyObject } from 'node:crypto';
+import { lstat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { summarizeCertificate, type CertificateSummary } from '../services/shared/certificate.ts';
+import { formatSubjectName, namesFromSubjectAltName, sameNames, type SubjectName } from '../services/shared/names.ts';
+import {
+  CA_FILE,
+  CERTIFICATE_FILE,
+  isIssuedBy,
+  KEY_FILE,
+  readKeyPair,
+  TlsMaterialError,
+  type KeyPair,
+} from '../services/shared/tls-material.ts';
+import { createCaCertificate, createCsr, createSelfSigned, issueFromCsr, type Profile, type Validity } from './certificates.ts';
+import { CERTIFICATE_MODE, ensureDirectory, KEY_MODE, readIfPresent, writeFileAtomic } from './files.ts';
+import { generateKey, privateKeyToPem } from './keys.ts';
+import type { PkiOptions } from './options.ts';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const RENEW_BEFORE_MS = 30 * DAY_MS;
+// Backdated so that a peer whose clock is a little behind still accepts a fresh certificate.
+const CLOCK_SKEW_MS = 5 * 60 * 1000;
+const CA_KEY_FILE = 'ca.key';
+
+/** One folder's fate in this run. */
+export interface Outcome {
+  identity: string;
+  action: 'issued' | 'reused';
+  reason: string;
+  certificate: CertificateSummary;
+}
+
+export interface PkiResult {
+  options: PkiOptions;
+  outcomes: Outcome[];
+}
+
+/** Existing CA material that must not be replaced without --force. */
+export class CaMaterialError extends Error {
+  readonly code = 'ECAMATERIAL';
+}
+
+/** A leaf identity: which folder, what it is called, what it may do. */
+interface LeafSpec {
+  identity: string;
+  commonName: string;
+  names: SubjectName[];
+  profile: Profile;
+}
+
+export async function runPki(options: PkiOptions, now = new Date()): Promise<PkiResult> {
+  await ensureDirectory(options.out, 0o755);
+  const outcomes = options.method === 'method1' ? await issueMethod1(options, now) : await issueMethod2(options, now);
+  return { options, outcomes };
+}
+
+// ---- method1: a private CA signs one certificate per identity ----
+
+async function issueMethod1(options: PkiOptions, now: Date): Promise<Outcome[]> {
+  const leaves: LeafSpec[] = [
+    { identity: 'server', commonName: commonNameOf(options.serverNames, 'server'), names: options.serverNames, profile: 'server' },
+    { identity: 'client', commonName: commonNameOf(options.clientNames, 'client'), names: options.clientNames, profile: 'client' },
+  ];
+  const caDir = join(options.out, 'ca');
+  const existing = options.force ? undefined : await loadCa(caDir, now);
+  const ca = existing ?? (await createCa(caDir, options, now));
+  const caOutcome: Outcome = {
+    identity: 'ca',
+    action: existing ? 'reused' : 'issued',
+    reason: existing ? 'existing CA kept' : options.force ? '--force: new CA' : 'no CA yet',
+    certificate: summarizeCertificate(ca.certificate),
+  };
+  const leafOutcomes = await Promise.all(leaves.map((leaf) => ensureLeaf(leaf, ca, options, now, !existing)));
+  return [caOutcome, ...leafOutcomes];
+}
+
+/** The existing CA, or undefined when there is none; anything half-there or broken is refused. */
+async function loadCa(caDir: string, now: Date): Promise<KeyPair | undefined> {
+  const present = await Promise.all([CA_FILE, CA_KEY_FILE].map((name) => exists(join(caDir, name))));
+  if (!present[0] && !present[1]) return undefined;
+  let ca: KeyPair;
+  try {
+    ca = await readKeyPair(caDir, CA_FILE, CA_KEY_FILE);
+  } catch (error) {
+    if (!(error instanceof TlsMaterialError)) throw error;
+    throw refuseCa(error.message);
+  }
+  if (!ca.certificate.ca) throw refuseCa(`${join(caDir, CA_FILE)} is not a CA certificate`);
+  if (now > ca.certificate.validToDate) {
+    throw refuseCa(`the CA in ${caDir} expired on ${ca.certificate.validToDate.toISOString()}`);
+  }
+  return ca;
+}
+
+function refuseCa(problem: string): CaMaterialError {
+  return new CaMaterialError(
+    `${problem}; refusing to replace the CA (--force issues a new CA and re-issues every certificate)`,
+  );
+}
+
+async function createCa(caDir: string, options: PkiOptions, now: Date): Promise<KeyPair> {
+  const key = await generateKey(options.keySize);
+  const certificatePem = createCaCertificate(options.caName, key, validity(now, options.days));
+  const keyPem = privateKeyToPem(key);
+  await ensureDirectory(caDir, 0o700);
+  await writeFileAtomic(join(caDir, CA_KEY_FILE), keyPem, KEY_MODE);
+  await writeFileAtomic(join(caDir, CA_FILE), certificatePem, CERTIFICATE_MODE);
+  return { certificatePem, keyPem, certificate: new X509Certificate(certificatePem), key };
+}
+
+async function ensureLeaf(leaf: LeafSpec, ca: KeyPair, options: PkiOptions, now: Date, newCa: boolean): Promise<Outcome> {
+  const dir = join(options.out, leaf.identity);
+  const current = await readLeaf(dir);
+  const problem = newCa
+    ? options.force ? '--force' : 'new CA'
+    : 'problem' in current ? current.problem : staleReason(current.pair.certificate, leaf, ca, options, now);
+  if (problem === undefined && 'pair' in current) {
+    await ensureDirectory(dir, 0o755);
+    const caUpdated = await writeIfChanged(join(dir, CA_FILE), ca.certificatePem, CERTIFICATE_MODE);
+    const reason = caUpdated ? `valid; ${CA_FILE} updated` : 'valid and current';
+    return { identity: leaf.identity, action: 'reused', reason, certificate: summarizeCertificate(current.pair.certificate) };
+  }
+  // As in practice: a fresh key, a CSR signed with it, and the CA signs the CSR.
+  const key = await generateKey(options.keySize);
+  const csr = createCsr(leaf.commonName, leaf.names, key);
+  const leafValidity = clampTo(validity(now, options.days), ca.certificate.validToDate);
+  const certificatePem = issueFromCsr(csr, leaf.profile, { certificatePem: ca.certificatePem, key: ca.key }, leafValidity);
+  await writeIdentity(dir, key, certificatePem, ca.certificatePem);
+  return {
+    identity: leaf.identity,
+    action: 'issued',
+    reason: problem ?? 'unusable',
+    certificate: summarizeCertificate(new X509Certificate(certificatePem)),
+  };
+}
+
+/** Why a readable, matching leaf must be re-issued, or undefined when it is fine. */
+function staleReason(cert: X509Certificate, leaf: LeafSpec, ca: KeyPair, options: PkiOptions, now: Date): string | undefined {
+  if (!isIssuedBy(cert, ca.certificate)) return 'not signed by the current CA';
+  return commonReasons(cert, leaf, options, now, ca.certificate.validToDate);
+}
+
+// ---- method2: one self-signed certificate, shared by both sides ----
+
+async function issueMethod2(options: PkiOptions, now: Date): Promise<Outcome[]> {
+  const shared: LeafSpec = {
+    identity: 'server+client',
+    commonName: 'localhost',
+    names: unionOfNames(options.serverNames, options.clientNames),
+    profile: 'server+client',
+  };
+  const dirs = [join(options.out, 'server'), join(options.out, 'client')];
+  const problem = options.force ? '--force' : await sharedProblem(dirs, shared, options, now);
+  if (problem === undefined) {
+    const pair = await readKeyPair(dirs[0] as string, CERTIFICATE_FILE, KEY_FILE);
+    const certificate = summarizeCertificate(pair.certificate);
+    return ['server', 'client'].map((identity) => ({ identity, action: 'reused', reason: 'valid and current', certificate }));
+  }
+  const key = await generateKey(options.keySize);
+  const certificatePem = createSelfSigned(shared.commonName, shared.names, key, validity(now, options.days));
+  // Each side trusts exactly the one certificate both of them present.
+  await Promise.all(dirs.map((dir) => writeIdentity(dir, key, certificatePem, certificatePem)));
+  const certificate = summarizeCertificate(new X509Certificate(certificatePem));
+  return ['server', 'client'].map((identity) => ({ identity, action: 'issued', reason: problem, certificate }));
+}
+
+/** Why the shared material must be re-issued: any folder broken, or the two folders disagree. */
+async function sharedProblem(dirs: string[], shared: LeafSpec, options: PkiOptions, now: Date): Promise<string | undefined> {
+  const reads = await Promise.all(dirs.map(readLeaf));
+  const pairs: KeyPair[] = [];
+  for (const [index, read] of reads.entries()) {
+    if ('problem' in read) return `${dirs[index]}: ${read.problem}`;
+    pairs.push(read.pair);
+  }
+  const [first, second] = pairs as [KeyPair, KeyPair];
+  if (first.certificatePem !== second.certificatePem || first.keyPem !== second.keyPem) {
+    return 'server and client hold different certificates';
+  }
+  const trusted = await Promise.all(dirs.map((dir) => readIfPresent(join(dir, CA_FILE))));
+  if (trusted.some((pem) => pem !== first.certificatePem)) return `${CA_FILE} is not the shared certificate`;
+  // Not checkIssued(): OpenSSL wants keyCertSign on an issuer, and this leaf-like
+  // certificate has none; a trust anchor is trusted as-is, its own signature is enough.
+  const self = first.certificate;
+  if (self.subject !== self.issuer || !self.verify(self.publicKey)) return 'not self-signed';
+  return commonReasons(first.certificate, shared, options, now, undefined);
+}
+
+// ---- shared by both methods ----
+
+/** Re-issue reasons that do not depend on the method. */
+function commonReasons(
+  cert: X509Certificate,
+  leaf: LeafSpec,
+  options: PkiOptions,
+  now: Date,
+  caValidTo: Date | undefined,
+): string | undefined {
+  const issuedNames = namesFromSubjectAltName(cert.subjectAltName);
+  if (!sameNames(issuedNames, leaf.names)) {
+    return `issued for ${issuedNames.map(formatSubjectName).join(', ') || 'no names'}, not ${leaf.names.map(formatSubjectName).join(', ')}`;
+  }
+  if (!cert.subject.split('\n').includes(`CN=${leaf.commonName}`)) return `issued for ${cert.subject.trim()}, not CN=${leaf.commonName}`;
+  if (cert.validFromDate > now) return 'not valid yet';
+  const bits = cert.publicKey.asymmetricKeyDetails?.modulusLength;
+  if (bits !== options.keySize) return `its key is ${bits} bits, not ${options.keySize}`;
+  const renewBefore = Math.min(RENEW_BEFORE_MS, (options.days * DAY_MS) / 3);
+  const expiresSoon = cert.validToDate.getTime() - now.getTime() < renewBefore;
+  // A leaf can never outlast its CA: re-issuing then would not buy any time.
+  const couldLastLonger = caValidTo === undefined || cert.validToDate < caValidTo;
+  if (expiresSoon && couldLastLonger) return `expires ${cert.validToDate.toISOString()}, within ${Math.round(renewBefore / DAY_MS)} days`;
+  return undefined;
+}
+
+async function readLeaf(dir: string): Promise<{ pair: KeyPair } | { problem: string }> {
+  try {
+    return { pair: await readKeyPair(dir, CERTIFICATE_FILE, KEY_FILE) };
+  } catch (error) {
+    if (error instanceof TlsMaterialError) return { problem: `${error.file.slice(dir.length + 1)} ${error.problem}` };
+    throw error;
+  }
+}
+
+async function writeIdentity(dir: string, key: KeyObject, certificatePem: string, caPem: string): Promise<void> {
+  await ensureDirectory(dir, 0o755);
+  await writeFileAtomic(join(dir, KEY_FILE), privateKeyToPem(key), KEY_MODE);
+  await writeFileAtomic(join(dir, CERTIFICATE_FILE), certificatePem, CERTIFICATE_MODE);
+  await writeFileAtomic(join(dir, CA_FILE), caPem, CERTIFICATE_MODE);
+}
+
+async function writeIfChanged(path: string, data: string, mode: number): Promise<boolean> {
+  if ((await readIfPresent(path)) === data) return false;
+  await writeFileAtomic(path, data, mode);
+  return true;
+}
+
+function validity(now: Date, days: number): Validity {
+  return { notBefore: new Date(now.getTime() - CLOCK_SKEW_MS), notAfter: new Date(now.getTime() + days * DAY_MS) };
+}
+
+function clampTo(range: Validity, notAfter: Date): Validity {
+  return { notBefore: range.notBefore, notAfter: range.notAfter > notAfter ? notAfter : range.notAfter };
+}
+
+/** The first DNS name names the identity (its CN); the CN is only a label, TLS checks the SANs. */
+function commonNameOf(names: readonly SubjectName[], fallback: string): string {
+  return names.find((name) => name.type === 'dns')?.value ?? fallback;
+}
+
+function unionOfNames(a: readonly SubjectName[], b: readonly SubjectName[]): SubjectName[] {
+  const seen = new Set(a.map(formatSubjectName));
+  return [...a, ...b.filter((name) => !seen.has(formatSubjectName(name)))];
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
+}

@@ -1,0 +1,139 @@
+import { accessSync, constants, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { parseSubjectNames, type SubjectName } from '../services/shared/names.ts';
+import { KEY_SIZES, type KeySize } from './keys.ts';
+
+export type Method = 'method1' | 'method2';
+
+/** Everything the PKI needs, validated: nothing below this file sees raw flags. */
+export interface PkiOptions {
+  method: Method;
+  out: string;
+  days: number;
+  keySize: KeySize;
+  force: boolean;
+  caName: string;
+  serverNames: SubjectName[];
+  clientNames: SubjectName[];
+}
+
+/** Bad input: the message is one line that names the flag and the problem. */
+export class UsageError extends Error {
+  readonly code = 'EUSAGE';
+}
+
+export const USAGE = `usage: npm run pki -- --method method1|method2 --out DIR [options]
+
+  --method method1     a private CA signs a server and a client certificate (each from its own key and CSR)
+  --method method2     one self-signed certificate, presented and trusted by both sides
+  --out DIR            where to write DIR/ca (method1), DIR/server and DIR/client
+  --days N             validity in days (default 365; leaves never outlast the CA)
+  --key-size BITS      RSA key size: 2048 (default), 3072 or 4096
+  --force              re-issue everything, the CA included
+  --ca-name CN         the CA's common name (default selfCA)
+  --server-names LIST  the server's DNS names and IPs (default server,localhost,127.0.0.1,::1)
+  --client-names LIST  the client's names (default client)
+  --help               show this text`;
+
+const FLAGS = {
+  method: { type: 'string' },
+  out: { type: 'string' },
+  days: { type: 'string', default: '365' },
+  'key-size': { type: 'string', default: '2048' },
+  force: { type: 'boolean', default: false },
+  'ca-name': { type: 'string', default: 'selfCA' },
+  'server-names': { type: 'string', default: 'server,localhost,127.0.0.1,::1' },
+  'client-names': { type: 'string', default: 'client' },
+  help: { type: 'boolean', default: false },
+} as const;
+
+/** Parses and validates the command line; returns undefined when --help was asked for. */
+export function parsePkiOptions(args: string[]): PkiOptions | undefined {
+  const { values } = parseFlags(args);
+  if (values.help) return undefined;
+  return {
+    method: parseMethod(values.method),
+    out: parseOut(values.out),
+    days: parseDays(values.days),
+    keySize: parseKeySize(values['key-size']),
+    force: values.force,
+    caName: parseCommonName('--ca-name', values['ca-name']),
+    serverNames: parseNames('--server-names', values['server-names']),
+    clientNames: parseNames('--client-names', values['client-names']),
+  };
+}
+
+function parseFlags(args: string[]) {
+  try {
+    return parseArgs({ args, options: FLAGS, strict: true, allowPositionals: false });
+  } catch (error) {
+    // parseArgs explains well ("Unknown option '--dyas'") but adds advice for positionals; keep line one.
+    throw new UsageError(firstLine((error as Error).message));
+  }
+}
+
+function parseMethod(value: string | undefined): Method {
+  if (value === 'method1' || value === 'method2') return value;
+  if (value === undefined) throw new UsageError('--method is required (method1 or method2)');
+  throw new UsageError(`--method must be method1 or method2, not "${value}"`);
+}
+
+function parseDays(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) <= 0 || !Number.isSafeInteger(Number(value))) {
+    throw new UsageError(`--days must be a whole number of days greater than 0, not "${value}"`);
+  }
+  const days = Number(value);
+  if (days > 36500) throw new UsageError(`--days must be at most 36500 (100 years), not ${days}`);
+  return days;
+}
+
+function parseKeySize(value: string): KeySize {
+  const size = KEY_SIZES.find((candidate) => String(candidate) === value);
+  if (size === undefined) throw new UsageError(`--key-size must be one of ${KEY_SIZES.join(', ')}, not "${value}"`);
+  return size;
+}
+
+function parseCommonName(flag: string, value: string): string {
+  if (value.trim() === '' || value.length > 64) throw new UsageError(`${flag} must be 1 to 64 characters`);
+  return value.trim();
+}
+
+function parseNames(flag: string, value: string): SubjectName[] {
+  try {
+    return parseSubjectNames(value);
+  } catch (error) {
+    throw new UsageError(`${flag}: ${(error as Error).message}`);
+  }
+}
+
+/** --out must be a directory we can write, or creatable under one; checked before anything is written. */
+function parseOut(value: string | undefined): string {
+  if (value === undefined || value === '') throw new UsageError('--out DIR is required');
+  const out = resolve(value);
+  let existing = out;
+  while (!exists(existing)) existing = dirname(existing);
+  if (!statSync(existing).isDirectory()) {
+    const what = existing === out ? `--out ${value} is a file, not a directory` : `--out ${value}: ${existing} is a file`;
+    throw new UsageError(what);
+  }
+  try {
+    accessSync(existing, constants.W_OK | constants.X_OK);
+  } catch (error) {
+    throw new UsageError(`--out ${value}: ${existing} is not writable (${(error as NodeJS.ErrnoException).code})`);
+  }
+  return out;
+}
+
+function exists(path: string): boolean {
+  try {
+    statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0] ?? text;
+}
