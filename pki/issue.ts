@@ -14,7 +14,7 @@ import {
 } from '../services/shared/tls-material.ts';
 import { createCaCertificate, createCsr, createSelfSigned, issueFromCsr, type Profile, type Validity } from './certificates.ts';
 import { CERTIFICATE_MODE, ensureDirectory, KEY_MODE, readIfPresent, writeFileAtomic } from './files.ts';
-import { generateKey, privateKeyToPem } from './keys.ts';
+import { generateKey, keySupply, privateKeyToPem } from './keys.ts';
 import type { PkiOptions } from './options.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -64,14 +64,16 @@ async function issueMethod1(options: PkiOptions, now: Date): Promise<Outcome[]> 
   ];
   const caDir = join(options.out, 'ca');
   const existing = options.force ? undefined : await loadCa(caDir, now);
-  const ca = existing ?? (await createCa(caDir, options, now));
+  // A new CA means every leaf is new too: generate all the keys at once.
+  const nextKey = keySupply(options.keySize, existing ? 0 : 1 + leaves.length);
+  const ca = existing ?? (await createCa(caDir, options, await nextKey(), now));
   const caOutcome: Outcome = {
     identity: 'ca',
     action: existing ? 'reused' : 'issued',
     reason: existing ? 'existing CA kept' : options.force ? '--force: new CA' : 'no CA yet',
     certificate: summarizeCertificate(ca.certificate),
   };
-  const leafOutcomes = await Promise.all(leaves.map((leaf) => ensureLeaf(leaf, ca, options, now, !existing)));
+  const leafOutcomes = await Promise.all(leaves.map((leaf) => ensureLeaf(leaf, ca, options, now, !existing, nextKey)));
   return [caOutcome, ...leafOutcomes];
 }
 
@@ -99,8 +101,7 @@ function refuseCa(problem: string): CaMaterialError {
   );
 }
 
-async function createCa(caDir: string, options: PkiOptions, now: Date): Promise<KeyPair> {
-  const key = await generateKey(options.keySize);
+async function createCa(caDir: string, options: PkiOptions, key: KeyObject, now: Date): Promise<KeyPair> {
   const certificatePem = createCaCertificate(options.caName, key, validity(now, options.days));
   const keyPem = privateKeyToPem(key);
   await ensureDirectory(caDir, 0o700);
@@ -109,7 +110,14 @@ async function createCa(caDir: string, options: PkiOptions, now: Date): Promise<
   return { certificatePem, keyPem, certificate: new X509Certificate(certificatePem), key };
 }
 
-async function ensureLeaf(leaf: LeafSpec, ca: KeyPair, options: PkiOptions, now: Date, newCa: boolean): Promise<Outcome> {
+async function ensureLeaf(
+  leaf: LeafSpec,
+  ca: KeyPair,
+  options: PkiOptions,
+  now: Date,
+  newCa: boolean,
+  nextKey: () => Promise<KeyObject>,
+): Promise<Outcome> {
   const dir = join(options.out, leaf.identity);
   const current = await readLeaf(dir);
   const problem = newCa
@@ -122,7 +130,7 @@ async function ensureLeaf(leaf: LeafSpec, ca: KeyPair, options: PkiOptions, now:
     return { identity: leaf.identity, action: 'reused', reason, certificate: summarizeCertificate(current.pair.certificate) };
   }
   // As in practice: a fresh key, a CSR signed with it, and the CA signs the CSR.
-  const key = await generateKey(options.keySize);
+  const key = await nextKey();
   const csr = createCsr(leaf.commonName, leaf.names, key);
   const leafValidity = clampTo(validity(now, options.days), ca.certificate.validToDate);
   const certificatePem = issueFromCsr(csr, leaf.profile, { certificatePem: ca.certificatePem, key: ca.key }, leafValidity);

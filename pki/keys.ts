@@ -26,3 +26,12 @@ export function toForgePublicKey(key: KeyObject): forge.pki.rsa.PublicKey {
   const spki = createPublicKey(key).export({ type: 'spki', format: 'pem' }).toString();
   return forge.pki.publicKeyFromPem(spki) as forge.pki.rsa.PublicKey;
 }
+
+/**
+ * Hands out keys of one size; the first `ahead` start generating at once, in
+ * parallel on the thread pool, for a caller that knows it will need them all.
+ */
+export function keySupply(size: KeySize, ahead: number): () => Promise<KeyObject> {
+  const started = Array.from({ length: ahead }, () => generateKey(size));
+  return () => started.shift() ?? generateKey(size);
+}

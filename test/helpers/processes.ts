@@ -1,0 +1,78 @@
+import { execFile, spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { chmod, copyFile, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command to completion (bounded by a timeout) and captures its output. */
+export interface RunOptions {
+  env?: NodeJS.ProcessEnv;
+  input?: string;
+  uid?: number;
+  gid?: number;
+}
+
+export function run(command: string, args: string[], options: RunOptions = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const { env = process.env, uid, gid } = options;
+    const child = execFile(command, args, { cwd: ROOT, env, uid, gid, timeout: 60_000 }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
+      if (error !== null && code === null) reject(error);
+      else resolve({ code, stdout, stderr });
+    });
+    if (options.input !== undefined) child.stdin?.end(options.input);
+  });
+}
+
+/** The project's PKI command, exactly as `npm run pki -- ...` runs it. */
+export function runPkiCommand(...args: string[]): Promise<RunResult> {
+  return run(process.execPath, [join(ROOT, 'pki/main.ts'), ...args]);
+}
+
+export const UNPRIVILEGED = 65534;
+let unprivilegedNode: Promise<string> | undefined;
+
+/**
+ * The PKI command as an unprivileged user (uid 65534) when the tests run as
+ * root, who may read and write anything; with a copy of node it can execute
+ * (root's home is usually closed to others).
+ */
+export async function runPkiCommandUnprivileged(...args: string[]): Promise<RunResult> {
+  if (process.getuid?.() !== 0) return runPkiCommand(...args);
+  unprivilegedNode ??= (async () => {
+    const dir = await temporaryDirectory('mtls-node-');
+    await chmod(dir, 0o755);
+    const node = join(dir, 'node');
+    await copyFile(process.execPath, node);
+    await chmod(node, 0o755);
+    return node;
+  })();
+  return run(await unprivilegedNode, [join(ROOT, 'pki/main.ts'), ...args], { uid: UNPRIVILEGED, gid: UNPRIVILEGED });
+}
+
+export function openssl(...args: string[]): Promise<RunResult> {
+  return run('openssl', args);
+}
+
+const temporaryDirectories: string[] = [];
+process.on('exit', () => {
+  for (const dir of temporaryDirectories) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh temporary directory, removed when the test process exits. */
+export async function temporaryDirectory(prefix = 'mtls-test-'): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  temporaryDirectories.push(dir);
+  return dir;
+}
+
+export { spawn };

@@ -1,0 +1,419 @@
+import assert from 'node:assert/strict';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { chmod, chown, mkdir, rm, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it, before } from 'node:test';
+import tls from 'node:tls';
+import { openssl, runPkiCommand, runPkiCommandUnprivileged, temporaryDirectory, UNPRIVILEGED } from './helpers/processes.ts';
+
+const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
+const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
+
+async function cert(path: string): Promise<X509Certificate> {
+  return new X509Certificate(await readFile(path));
+}
+
+/** Every file under dir with its content, to prove a refused run wrote nothing. */
+async function snapshot(dir: string): Promise<Map<string, string>> {
+  const files = new Map<string, string>();
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (entry.isFile()) {
+      const path = join(entry.parentPath, entry.name);
+      files.set(path, await readFile(path, 'utf8'));
+    }
+  }
+  return files;
+}
+
+/** A real mutual handshake on loopback with node:tls, using the files exactly as issued. */
+async function handshake(out: string, servername: string): Promise<{ clientSawServer: string; serverSawClient: string }> {
+  const read = (identity: string, file: string) => readFile(join(out, identity, file));
+  const server = tls.createServer({
+    cert: await read('server', 'tls.crt'),
+    key: await read('server', 'tls.key'),
+    ca: await read('server', 'ca.crt'),
+    requestCert: true,
+    rejectUnauthorized: true,
+  });
+  const serverSawClient = new Promise<string>((resolve) =>
+    server.on('secureConnection', (socket) => {
+      resolve(socket.getPeerX509Certificate()?.subject ?? 'none');
+      socket.end();
+    }),
+  );
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  try {
+    const socket = tls.connect({
+      host: '127.0.0.1',
+      port,
+      servername,
+      cert: await read('client', 'tls.crt'),
+      key: await read('client', 'tls.key'),
+      ca: await read('client', 'ca.crt'),
+    });
+    const clientSawServer = await new Promise<string>((resolve, reject) => {
+      socket.once('secureConnect', () => resolve(socket.getPeerX509Certificate()?.subject ?? 'none'));
+      socket.once('error', reject);
+    });
+    // In TLS 1.3 the client finishes first: wait for the server's verdict before closing.
+    const serverVerdict = await serverSawClient;
+    socket.destroy();
+    return { clientSawServer, serverSawClient: serverVerdict };
+  } finally {
+    server.close();
+  }
+}
+
+describe('pki method1: a private CA signs a server and a client certificate', () => {
+  let out: string;
+  let firstRun: string;
+  before(async () => {
+    out = join(await temporaryDirectory(), 'out');
+    const result = await runPkiCommand('--method', 'method1', '--out', out);
+    assert.equal(result.code, 0, result.stderr);
+    firstRun = result.stdout;
+  });
+
+  it('writes one folder per identity, the CA key only in ca/', async () => {
+    assert.deepEqual((await readdir(join(out, 'ca'))).sort(), ['ca.crt', 'ca.key']);
+    assert.deepEqual((await readdir(join(out, 'server'))).sort(), ['ca.crt', 'tls.crt', 'tls.key']);
+    assert.deepEqual((await readdir(join(out, 'client'))).sort(), ['ca.crt', 'tls.crt', 'tls.key']);
+    const ca = await readFile(join(out, 'ca', 'ca.crt'), 'utf8');
+    assert.equal(await readFile(join(out, 'server', 'ca.crt'), 'utf8'), ca);
+    assert.equal(await readFile(join(out, 'client', 'ca.crt'), 'utf8'), ca);
+  });
+
+  it('writes keys 0600, certificates 0644, the CA folder 0700', async () => {
+    const mode = async (...path: string[]) => (await stat(join(out, ...path))).mode & 0o777;
+    assert.equal(await mode('ca'), 0o700);
+    assert.equal(await mode('ca', 'ca.key'), 0o600);
+    assert.equal(await mode('ca', 'ca.crt'), 0o644);
+    for (const identity of ['server', 'client']) {
+      assert.equal(await mode(identity, 'tls.key'), 0o600);
+      assert.equal(await mode(identity, 'tls.crt'), 0o644);
+      assert.equal(await mode(identity, 'ca.crt'), 0o644);
+    }
+  });
+
+  it('issues a CA that Node and OpenSSL see as a pathLen-0 CA with keyCertSign and cRLSign', async () => {
+    const ca = await cert(join(out, 'ca', 'ca.crt'));
+    assert.equal(ca.ca, true);
+    assert.equal(ca.subject.trim(), 'CN=selfCA');
+    assert.equal(ca.checkIssued(ca), true);
+    const text = (await openssl('x509', '-in', join(out, 'ca', 'ca.crt'), '-noout', '-text')).stdout;
+    assert.match(text, /Signature Algorithm: sha256WithRSAEncryption/);
+    assert.match(text, /Public-Key: \(2048 bit\)/);
+    assert.match(text, /X509v3 Basic Constraints: critical\s+CA:TRUE, pathlen:0/);
+    assert.match(text, /X509v3 Key Usage: critical\s+Certificate Sign, CRL Sign/);
+    assert.match(text, /X509v3 Subject Key Identifier/);
+    const days = (ca.validToDate.getTime() - Date.now()) / 86_400_000;
+    assert.ok(days > 364 && days <= 365, `CA valid for ${days} days`);
+  });
+
+  it('issues a server certificate: serverAuth only, with the SANs, signed by the CA', async () => {
+    const ca = await cert(join(out, 'ca', 'ca.crt'));
+    const server = await cert(join(out, 'server', 'tls.crt'));
+    assert.equal(server.subject.trim(), 'CN=server');
+    assert.equal(server.ca, false);
+    assert.deepEqual(server.keyUsage, [SERVER_AUTH]);
+    assert.equal(server.checkIssued(ca), true);
+    assert.equal(server.verify(ca.publicKey), true);
+    assert.equal(server.checkHost('server'), 'server');
+    assert.equal(server.checkHost('localhost'), 'localhost');
+    assert.equal(server.checkIP('127.0.0.1'), '127.0.0.1');
+    assert.equal(server.checkIP('::1'), '::1');
+    assert.equal(server.checkHost('client'), undefined);
+    assert.ok(server.validToDate <= ca.validToDate, 'the leaf must not outlast its CA');
+    const key = createPrivateKey(await readFile(join(out, 'server', 'tls.key')));
+    assert.equal(server.checkPrivateKey(key), true);
+  });
+
+  it('issues a client certificate: clientAuth only, DNS:client, signed by the CA', async () => {
+    const ca = await cert(join(out, 'ca', 'ca.crt'));
+    const client = await cert(join(out, 'client', 'tls.crt'));
+    assert.equal(client.subject.trim(), 'CN=client');
+    assert.deepEqual(client.keyUsage, [CLIENT_AUTH]);
+    assert.equal(client.subjectAltName, 'DNS:client');
+    assert.equal(client.checkIssued(ca), true);
+    assert.equal(client.verify(ca.publicKey), true);
+    assert.equal(client.checkPrivateKey(createPrivateKey(await readFile(join(out, 'client', 'tls.key')))), true);
+  });
+
+  it('passes openssl verify for the right purpose and fails it for the wrong one', async () => {
+    const caFile = join(out, 'ca', 'ca.crt');
+    const verify = (purpose: string, identity: string) =>
+      openssl('verify', '-CAfile', caFile, '-purpose', purpose, join(out, identity, 'tls.crt'));
+    assert.equal((await verify('sslserver', 'server')).code, 0);
+    assert.equal((await verify('sslclient', 'client')).code, 0);
+    const clientAsServer = await verify('sslserver', 'client');
+    assert.notEqual(clientAsServer.code, 0);
+    assert.match(clientAsServer.stdout + clientAsServer.stderr, /unsuitable certificate purpose/);
+    const serverAsClient = await verify('sslclient', 'server');
+    assert.notEqual(serverAsClient.code, 0);
+    assert.match(serverAsClient.stdout + serverAsClient.stderr, /unsuitable certificate purpose/);
+  });
+
+  it('gives leaves CA:FALSE, digitalSignature+keyEncipherment, and an AKI equal to the CA SKI', async () => {
+    const caText = (await openssl('x509', '-in', join(out, 'ca', 'ca.crt'), '-noout', '-ext', 'subjectKeyIdentifier')).stdout;
+    const caSki = caText.split('\n')[1]?.trim();
+    assert.match(caSki ?? '', /^([0-9A-F]{2}:){19}[0-9A-F]{2}$/);
+    for (const identity of ['server', 'client']) {
+      const file = join(out, identity, 'tls.crt');
+      const ext = (await openssl('x509', '-in', file, '-noout', '-ext', 'basicConstraints,keyUsage,authorityKeyIdentifier')).stdout;
+      assert.match(ext, /Basic Constraints: critical\s+CA:FALSE/);
+      assert.match(ext, /Key Usage: critical\s+Digital Signature, Key Encipherment/);
+      assert.ok(ext.includes(caSki as string), `${identity} AKI should be the CA's SKI`);
+      const serial = (await openssl('x509', '-in', file, '-noout', '-serial')).stdout.trim().replace('serial=', '');
+      assert.match(serial, /^[0-7][0-9A-F]{31}$/, 'a positive 16-byte serial');
+    }
+  });
+
+  it('says what it issued in readable lines', () => {
+    assert.match(firstRun, /ca +issued +\(no CA yet\)/);
+    assert.match(firstRun, /server +issued/);
+    assert.match(firstRun, /DNS:server, DNS:localhost, IP:127\.0\.0\.1, IP:::1 · EKU serverAuth/);
+    assert.match(firstRun, /SHA-256 ([0-9A-F]{2}:){31}[0-9A-F]{2}/);
+    assert.match(firstRun, /3 issued, 0 kept\./);
+  });
+
+  it('completes a real mutual TLS handshake on loopback with the issued files', async () => {
+    const seen = await handshake(out, 'localhost');
+    assert.equal(seen.clientSawServer.trim(), 'CN=server');
+    assert.equal(seen.serverSawClient.trim(), 'CN=client');
+  });
+});
+
+describe('pki method2: one self-signed certificate shared by both sides', () => {
+  let out: string;
+  before(async () => {
+    out = join(await temporaryDirectory(), 'out');
+    const result = await runPkiCommand('--method', 'method2', '--out', out);
+    assert.equal(result.code, 0, result.stderr);
+  });
+
+  it('writes the same certificate and key to both sides, each trusting exactly it', async () => {
+    const shared = await readFile(join(out, 'server', 'tls.crt'), 'utf8');
+    for (const identity of ['server', 'client']) {
+      assert.equal(await readFile(join(out, identity, 'tls.crt'), 'utf8'), shared);
+      assert.equal(await readFile(join(out, identity, 'ca.crt'), 'utf8'), shared);
+    }
+    assert.equal(await readFile(join(out, 'client', 'tls.key'), 'utf8'), await readFile(join(out, 'server', 'tls.key'), 'utf8'));
+    await assert.rejects(stat(join(out, 'ca')), { code: 'ENOENT' });
+  });
+
+  it('is self-signed, CN=localhost, with both EKUs and both sides\' names', async () => {
+    const shared = await cert(join(out, 'server', 'tls.crt'));
+    assert.equal(shared.subject, shared.issuer);
+    assert.equal(shared.subject.trim(), 'CN=localhost');
+    assert.equal(shared.verify(shared.publicKey), true);
+    assert.deepEqual(shared.keyUsage?.sort(), [SERVER_AUTH, CLIENT_AUTH].sort());
+    for (const host of ['server', 'localhost', 'client']) assert.equal(shared.checkHost(host), host);
+    assert.equal(shared.checkIP('127.0.0.1'), '127.0.0.1');
+    const file = join(out, 'server', 'tls.crt');
+    assert.equal((await openssl('verify', '-CAfile', file, '-purpose', 'sslserver', file)).code, 0);
+    assert.equal((await openssl('verify', '-CAfile', file, '-purpose', 'sslclient', file)).code, 0);
+  });
+
+  it('completes a real mutual TLS handshake on loopback', async () => {
+    const seen = await handshake(out, 'server');
+    assert.equal(seen.clientSawServer.trim(), 'CN=localhost');
+    assert.equal(seen.serverSawClient.trim(), 'CN=localhost');
+  });
+
+  it('reruns without changing anything', async () => {
+    const before = await snapshot(out);
+    const result = await runPkiCommand('--method', 'method2', '--out', out);
+    assert.equal(result.code, 0);
+    assert.match(result.stdout, /Nothing changed/);
+    assert.deepEqual(await snapshot(out), before);
+  });
+});
+
+describe('pki reruns: the CA is kept, only stale leaves are re-issued', () => {
+  it('keeps every file on a rerun with the same options, and says so', async () => {
+    const out = join(await temporaryDirectory(), 'out');
+    await runPkiCommand('--method', 'method1', '--out', out);
+    const before = await snapshot(out);
+    const result = await runPkiCommand('--method', 'method1', '--out', out);
+    assert.equal(result.code, 0);
+    assert.match(result.stdout, /Nothing changed: every certificate is valid and current\./);
+    assert.deepEqual(await snapshot(out), before);
+  });
+
+  it('re-issues only a missing leaf; the CA and the other leaf stay', async () => {
+    const out = join(await temporaryDirectory(), 'out');
+    await runPkiCommand('--method', 'method1', '--out', out);
+    const before = await snapshot(out);
+    await writeFile(join(out, 'client', 'tls.crt'), 'garbage');
+    const result = await runPkiCommand('--method', 'method1', '--out', out);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /client +issued +\(tls\.crt not PEM/);
+    assert.match(result.stdout, /server +reused/);
+    const after = await snapshot(out);
+    for (const file of ['ca/ca.crt', 'ca/ca.key', 'server/tls.crt', 'server/tls.key']) {
+      assert.equal(after.get(join(out, file)), before.get(join(out, file)), file);
+    }
+    const ca = await cert(join(out, 'ca', 'ca.crt'));
+    assert.equal((await cert(join(out, 'client', 'tls.crt'))).checkIssued(ca), true);
+  });
+
+  it('re-issues a leaf whose key does not match, or whose names changed', async () => {
+    const out = join(await temporaryDirectory(), 'out');
+    await runPkiCommand('--method', 'method1', '--out', out);
+    await writeFile(join(out, 'server', 'tls.key'), await readFile(join(out, 'client', 'tls.key')));
+    const mismatch = await runPkiCommand('--method', 'method1', '--out', out);
+    assert.match(mismatch.stdout, /server +issued +\(tls\.key does not match the certificate in tls\.crt\)/);
+    const renamed = await runPkiCommand('--method', 'method1', '--out', out, '--client-names', 'alice');
+    assert.match(renamed.stdout, /client +issued +\(issued for DNS:client, not DNS:alice\)/);
+    assert.equal((await cert(join(out, 'client', 'tls.crt'))).subject.trim(), 'CN=alice');
+  });
+
+  it('re-issues a leaf signed by another CA', async () => {
+    const out = join(await temporaryDirectory(), 'out');
+    const other = join(await temporaryDirectory(), 'other');
+    await runPkiCommand('--method', 'method1', '--out', out);
+    await runPkiCommand('--method', 'method1', '--out', other);
+    for (const file of ['tls.crt', 'tls.key']) {
+      await writeFile(join(out, 'server', file), await readFile(join(other, 'server', file)));
+    }
+    const result = await runPkiCommand('--method', 'method1', '--out', out);
+    assert.match(result.stdout, /server +issued +\(not signed by the current CA\)/);
+  });
+
+  it('re-issues a leaf that expires within 30 days', async () => {
+    const out = join(await temporaryDirectory(), 'out');
+    await runPkiCommand('--method', 'method1', '--out', out, '--days', '365');
+    const short = join(await temporaryDirectory(), 'short');
+    // A CA of 20 days gives 20-day leaves: copy one into the long-lived tree, re-signed by nobody.
+    await runPkiCommand('--method', 'method1', '--out', short, '--days', '20');
+    await mkdir(join(out, 'ca2'));
+    const ca = await readFile(join(out, 'ca', 'ca.crt'));
+    // Replace the whole tree's CA with the short one's, so its 20-day leaves are "signed by the current CA".
+    for (const file of ['ca/ca.crt', 'ca/ca.key', 'client/tls.crt', 'client/tls.key', 'client/ca.crt']) {
+      await writeFile(join(out, file), await readFile(join(short, file)));
+    }
+    assert.notDeepEqual(ca, await readFile(join(out, 'ca', 'ca.crt')));
+    const result = await runPkiCommand('--method', 'method1', '--out', out, '--days', '365');
+    // The CA itself has 20 days left: a new leaf could not last longer, so the client is kept.
+    assert.match(result.stdout, /client +reused/);
+    assert.match(result.stdout, /server +issued +\(not signed by the current CA\)/);
+  });
+
+  it('--force re-issues everything, the CA included, and says so', async () => {
+    const out = join(await temporaryDirectory(), 'out');
+    await runPkiCommand('--method', 'method1', '--out', out);
+    const oldCa = await readFile(join(out, 'ca', 'ca.crt'), 'utf8');
+    const result = await runPkiCommand('--method', 'method1', '--out', out, '--force');
+    assert.equal(result.code, 0);
+    assert.match(result.stdout, /ca +issued +\(--force: new CA\)/);
+    assert.match(result.stdout, /server +issued +\(--force\)/);
+    assert.notEqual(await readFile(join(out, 'ca', 'ca.crt'), 'utf8'), oldCa);
+  });
+});
+
+describe('pki refuses to touch a broken CA', () => {
+  const cases: { name: string; damage: (out: string) => Promise<void>; message: RegExp }[] = [
+    {
+      name: 'a CA key that does not match the CA certificate',
+      damage: async (out) => writeFile(join(out, 'ca', 'ca.key'), await readFile(join(out, 'server', 'tls.key'))),
+      message: /ca\.key: does not match the certificate in ca\.crt; refusing to replace the CA/,
+    },
+    {
+      name: 'a missing CA key',
+      damage: (out) => rm(join(out, 'ca', 'ca.key')),
+      message: /ca\.key: missing; refusing to replace the CA \(--force issues a new CA/,
+    },
+    {
+      name: 'a CA certificate that is not PEM',
+      damage: (out) => writeFile(join(out, 'ca', 'ca.crt'), 'not a certificate'),
+      message: /ca\.crt: not PEM/,
+    },
+    {
+      name: 'a CA certificate that is a leaf',
+      damage: async (out) => {
+        await writeFile(join(out, 'ca', 'ca.crt'), await readFile(join(out, 'server', 'tls.crt')));
+        await writeFile(join(out, 'ca', 'ca.key'), await readFile(join(out, 'server', 'tls.key')));
+      },
+      message: /ca\.crt is not a CA certificate/,
+    },
+  ];
+  for (const { name, damage, message } of cases) {
+    it(`refuses ${name}, exits 1 and leaves every file untouched`, async () => {
+      const out = join(await temporaryDirectory(), 'out');
+      await runPkiCommand('--method', 'method1', '--out', out);
+      await damage(out);
+      const before = await snapshot(out);
+      const result = await runPkiCommand('--method', 'method1', '--out', out);
+      assert.equal(result.code, 1);
+      assert.equal(result.stdout, '');
+      assert.match(result.stderr, message);
+      assert.equal(result.stderr.trim().split('\n').length, 1, 'one line');
+      assert.deepEqual(await snapshot(out), before);
+    });
+  }
+
+  it('refuses an unreadable CA key, exits 1 and leaves it untouched', async () => {
+    const dir = await temporaryDirectory();
+    if (process.getuid?.() === 0) await chown(dir, UNPRIVILEGED, UNPRIVILEGED);
+    const out = join(dir, 'out');
+    const issued = await runPkiCommandUnprivileged('--method', 'method1', '--out', out);
+    assert.equal(issued.code, 0, issued.stderr);
+    await chmod(join(out, 'ca', 'ca.key'), 0o000);
+    const before = await snapshot(out);
+    const result = await runPkiCommandUnprivileged('--method', 'method1', '--out', out);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /^pki: .*ca\/ca\.key: cannot be read \(EACCES\); refusing to replace the CA/);
+    assert.deepEqual(await snapshot(out), before);
+  });
+});
+
+describe('pki rejects bad input with one line, exit 2, and nothing written', () => {
+  const cases: { args: string[]; message: RegExp }[] = [
+    { args: ['--method', 'method3'], message: /^pki: --method must be method1 or method2, not "method3"/ },
+    { args: [], message: /^pki: --method is required/ },
+    { args: ['--method', 'method1', '--days', '0'], message: /--days must be a whole number of days greater than 0, not "0"/ },
+    { args: ['--method', 'method1', '--days=-5'], message: /--days must be a whole number of days greater than 0, not "-5"/ },
+    { args: ['--method', 'method1', '--days', '1.5'], message: /--days must be a whole number of days greater than 0, not "1\.5"/ },
+    { args: ['--method', 'method1', '--days', 'ten'], message: /--days must be a whole number/ },
+    { args: ['--method', 'method1', '--key-size', '1024'], message: /--key-size must be one of 2048, 3072, 4096, not "1024"/ },
+    { args: ['--method', 'method1', '--server-names', 'server,bad_name'], message: /--server-names: "bad_name" is neither a valid DNS name nor an IP address/ },
+    { args: ['--method', 'method1', '--server-names', '300.1.1.1'], message: /--server-names: "300\.1\.1\.1" is neither/ },
+    { args: ['--method', 'method1', '--client-names', ''], message: /--client-names: the list of names is empty/ },
+    { args: ['--method', 'method1', '--dyas', '3'], message: /^pki: Unknown option '--dyas'/ },
+    { args: ['--method', 'method1', 'stray'], message: /^pki: Unexpected argument 'stray'/ },
+  ];
+  for (const { args, message } of cases) {
+    it(`refuses ${args.join(' ') || 'no arguments'}`, async () => {
+      const dir = await temporaryDirectory();
+      const out = join(dir, 'out');
+      const result = await runPkiCommand(...args, '--out', out);
+      assert.equal(result.code, 2);
+      assert.match(result.stderr, message);
+      assert.equal(result.stderr.trim().split('\n').length, 1);
+      assert.deepEqual(await readdir(dir), [], 'nothing written');
+    });
+  }
+
+  it('refuses an --out that is a file', async () => {
+    const dir = await temporaryDirectory();
+    await writeFile(join(dir, 'file'), 'x');
+    const result = await runPkiCommand('--method', 'method1', '--out', join(dir, 'file'));
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /--out .*file is a file, not a directory/);
+    const nested = await runPkiCommand('--method', 'method1', '--out', join(dir, 'file', 'sub'));
+    assert.match(nested.stderr, /--out .*file\/sub: .*file is a file/);
+    assert.deepEqual(await readdir(dir), ['file']);
+  });
+
+  it('refuses an --out that is not writable', async () => {
+    const dir = await temporaryDirectory();
+    const locked = join(dir, 'locked');
+    await mkdir(locked, { mode: 0o555 });
+    await chmod(dir, 0o755);
+    const result = await runPkiCommandUnprivileged('--method', 'method1', '--out', join(locked, 'out'));
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /^pki: --out .*locked\/out: .*locked is not writable \(EACCES\)/);
+    assert.deepEqual(await readdir(locked), []);
+  });
+});
