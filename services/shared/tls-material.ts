@@ -17,12 +17,15 @@ export interface KeyPair {
   key: KeyObject;
 }
 
-/** What one side of an mTLS connection needs: its identity and what it trusts. */
-export interface TlsMaterial extends KeyPair {
+/** What one side trusts: the certificates in ca.crt. */
+export interface Trust {
   dir: string;
   caPem: string;
   ca: X509Certificate[];
 }
+
+/** What one side of an mTLS connection needs: its identity and what it trusts. */
+export interface TlsMaterial extends Trust, KeyPair {}
 
 /** Material that cannot be used; `file` names the culprit, `message` says what is wrong. */
 export class TlsMaterialError extends Error {
@@ -49,19 +52,35 @@ const PURPOSE: Record<Role, { oid: string; name: string }> = {
  * allowed for this role. Throws TlsMaterialError naming the file otherwise.
  */
 export async function loadTlsMaterial(dir: string, role: Role, now = new Date()): Promise<TlsMaterial> {
+  const material = await readTlsMaterial(dir);
+  const [problem] = certificateProblems(material.certificate, role, now);
+  if (problem !== undefined) throw new TlsMaterialError(join(dir, CERTIFICATE_FILE), problem);
+  return material;
+}
+
+/** Reads and parses DIR/{tls.crt,tls.key,ca.crt}, checking only that they parse and the key matches. */
+export async function readTlsMaterial(dir: string): Promise<TlsMaterial> {
   const pair = await readKeyPair(dir, CERTIFICATE_FILE, KEY_FILE);
+  return { ...(await readTrust(dir)), ...pair };
+}
+
+/** Reads DIR/ca.crt alone: what a side trusts. */
+export async function readTrust(dir: string): Promise<Trust> {
   const caFile = join(dir, CA_FILE);
   const caPem = await readPem(caFile);
-  const ca = parseCertificates(caFile, caPem);
-  checkValidity(join(dir, CERTIFICATE_FILE), pair.certificate, now);
+  return { dir, caPem, ca: parseCertificates(caFile, caPem) };
+}
+
+/** Why a peer would refuse this certificate for this role: not valid now, or the wrong extended key usage. */
+export function certificateProblems(cert: X509Certificate, role: Role, now = new Date()): string[] {
+  const problems: string[] = [];
+  if (now < cert.validFromDate) problems.push(`not valid yet (valid from ${cert.validFromDate.toISOString()})`);
+  if (now > cert.validToDate) problems.push(`expired on ${cert.validToDate.toISOString()}`);
   const purpose = PURPOSE[role];
-  if (!allowsPurpose(pair.certificate, purpose.oid)) {
-    throw new TlsMaterialError(
-      join(dir, CERTIFICATE_FILE),
-      `not usable as a ${role} certificate: its extended key usage lacks ${purpose.name}`,
-    );
+  if (!allowsPurpose(cert, purpose.oid)) {
+    problems.push(`not usable as a ${role} certificate: its extended key usage lacks ${purpose.name}`);
   }
-  return { dir, ...pair, caPem, ca };
+  return problems;
 }
 
 /** Reads a certificate and its key from `dir`, checking both parse and belong together. */
@@ -110,13 +129,6 @@ function parsePrivateKey(file: string, pem: string): KeyObject {
   } catch {
     throw new TlsMaterialError(file, 'not a valid PEM private key');
   }
-}
-
-function checkValidity(file: string, cert: X509Certificate, now: Date): void {
-  if (now < cert.validFromDate) {
-    throw new TlsMaterialError(file, `not valid yet (valid from ${cert.validFromDate.toISOString()})`);
-  }
-  if (now > cert.validToDate) throw new TlsMaterialError(file, `expired on ${cert.validToDate.toISOString()}`);
 }
 
 /** Whether `cert` was signed by `issuer`: names and key identifiers line up, and the signature verifies. */

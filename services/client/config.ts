@@ -1,0 +1,32 @@
+import { ConfigError, integerSetting, requiredSetting } from '../shared/config-error.ts';
+
+/** The client's settings, read and checked once at start-up. */
+export interface ClientConfig {
+  tlsDir: string;
+  url: URL;
+  /** Per attempt: connect, handshake, response. */
+  timeoutMs: number;
+  /** How long to keep retrying a server that is not there yet (refused, not resolvable). */
+  waitForServerMs: number;
+}
+
+export function readClientConfig(env: NodeJS.ProcessEnv): ClientConfig {
+  return {
+    tlsDir: requiredSetting(env, 'TLS_DIR', 'out/method1/client'),
+    url: readUrl(env['SERVER_URL']),
+    timeoutMs: integerSetting(env, 'TIMEOUT_MS', 5000, 100, 120_000),
+    waitForServerMs: integerSetting(env, 'WAIT_FOR_SERVER_MS', 10_000, 0, 300_000),
+  };
+}
+
+function readUrl(raw: string | undefined): URL {
+  const value = raw === undefined || raw === '' ? 'https://server:9443/' : raw;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`SERVER_URL must be an absolute URL such as https://server:9443/, not "${value}"`);
+  }
+  if (url.protocol !== 'https:') throw new ConfigError(`SERVER_URL must use https:, not "${url.protocol}" (mTLS needs TLS)`);
+  return url;
+}

@@ -1,0 +1,96 @@
+import { X509Certificate } from 'node:crypto';
+import tls, { type PeerCertificate, type TLSSocket } from 'node:tls';
+import got from 'got';
+import { summarizeCertificate, type CertificateSummary } from '../shared/certificate.ts';
+import type { Trust, TlsMaterial } from '../shared/tls-material.ts';
+import type { ClientConfig } from './config.ts';
+import { diagnose, RETRYABLE_CODES, type Diagnosis } from './diagnosis.ts';
+
+/** What one request over mutual TLS showed. */
+export interface Exchange {
+  server: CertificateSummary | undefined;
+  protocol: string | undefined;
+  cipher: string | undefined;
+  status: number | undefined;
+  statusMessage: string | undefined;
+  body: string | undefined;
+  attempts: number;
+  failure: Diagnosis | undefined;
+}
+
+/**
+ * One GET over mTLS: present our certificate (if we have one), trust only
+ * ca.crt, check the server's host name against its SANs. Retries only while
+ * the server is not reachable yet.
+ */
+export async function exchange(config: ClientConfig, material: Trust & Partial<TlsMaterial>): Promise<Exchange> {
+  let serverCertificate: PeerCertificate | undefined;
+  let session: { protocol: string | undefined; cipher: string | undefined } = { protocol: undefined, cipher: undefined };
+  let attempts = 0;
+  const startedAt = Date.now();
+  const request = got(config.url, {
+    https: {
+      certificate: material.certificatePem,
+      key: material.keyPem,
+      certificateAuthority: material.caPem,
+      minVersion: 'TLSv1.2',
+      // The default check, unchanged; wrapped only to remember what the server presented.
+      checkServerIdentity: (host, cert) => {
+        serverCertificate = cert;
+        return tls.checkServerIdentity(host, cert);
+      },
+    },
+    timeout: { request: config.timeoutMs },
+    throwHttpErrors: false,
+    retry: {
+      limit: 100, // bounded by time below, not count
+      methods: ['GET'],
+      statusCodes: [],
+      errorCodes: RETRYABLE_CODES,
+      calculateDelay: ({ attemptCount, computedValue }) => {
+        if (computedValue === 0 || Date.now() - startedAt >= config.waitForServerMs) return 0;
+        return Math.min(250 * 2 ** (attemptCount - 1), 2000);
+      },
+    },
+  });
+  request.on('request', (clientRequest) => {
+    attempts++;
+    clientRequest.once('socket', (socket: TLSSocket) =>
+      socket.once('secureConnect', () => {
+        session = { protocol: socket.getProtocol() ?? undefined, cipher: socket.getCipher().standardName };
+      }),
+    );
+  });
+  try {
+    const response = await request;
+    return {
+      server: summarize(serverCertificate),
+      ...session,
+      status: response.statusCode,
+      statusMessage: response.statusMessage,
+      body: response.body,
+      attempts,
+      failure: response.ok ? undefined : httpFailure(response.statusCode, response.body),
+    };
+  } catch (error) {
+    const failure = diagnose(error as NodeJS.ErrnoException, {
+      host: config.url.hostname.replace(/^\[|\]$/g, ''),
+      port: config.url.port || '443',
+      presentedCertificate: material.certificatePem !== undefined,
+      serverNames: summarize(serverCertificate)?.subjectAltNames,
+      timeoutMs: config.timeoutMs,
+    });
+    return { server: summarize(serverCertificate), ...session, status: undefined, statusMessage: undefined, body: undefined, attempts, failure };
+  }
+}
+
+function summarize(cert: PeerCertificate | undefined): CertificateSummary | undefined {
+  return cert?.raw === undefined ? undefined : summarizeCertificate(new X509Certificate(cert.raw));
+}
+
+function httpFailure(status: number, body: string): Diagnosis {
+  if (status === 403) {
+    return { code: 'FORBIDDEN', message: `the server verified our certificate but does not allow us: ${body.trim()}` };
+  }
+  return { code: `HTTP_${status}`, message: `the server answered ${status}: ${body.trim()}` };
+}

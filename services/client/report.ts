@@ -1,0 +1,26 @@
+import type { Trust, TlsMaterial } from '../shared/tls-material.ts';
+import type { ClientConfig } from './config.ts';
+import type { Exchange } from './exchange.ts';
+
+/** What happened, in a few lines a person can read; the last line is the verdict. */
+export function formatExchange(config: ClientConfig, material: Trust & Partial<TlsMaterial>, warnings: string[], result: Exchange): string {
+  const lines: string[] = [];
+  const us = material.certificate === undefined ? 'no client certificate' : material.certificate.subject.trim();
+  lines.push(`client:  ${config.url.href} as ${us}, trusting ${material.ca.map((ca) => ca.subject.trim()).join(', ')}`);
+  for (const warning of warnings) lines.push(`warning: our tls.crt is ${warning}; the server will likely refuse it`);
+  if (result.attempts > 1) lines.push(`retry:   reached the server after ${result.attempts} attempts`);
+  if (result.server !== undefined) {
+    const server = result.server;
+    lines.push(`server:  ${server.subject} · issuer ${server.issuer} · ${server.subjectAltNames.join(', ')}`);
+    lines.push(`         SHA-256 ${server.fingerprint256}`);
+  }
+  if (result.protocol !== undefined) lines.push(`tls:     ${result.protocol} ${result.cipher ?? ''}`.trimEnd());
+  if (result.status !== undefined) lines.push(`http:    ${result.status} ${result.statusMessage ?? ''}`.trimEnd());
+  if (result.body !== undefined) lines.push(`body:    ${result.body.trim()}`);
+  lines.push(
+    result.failure === undefined
+      ? 'result:  OK (mutual TLS: both sides verified)'
+      : `result:  FAILED ${result.failure.code}: ${result.failure.message}`,
+  );
+  return lines.join('\n');
+}

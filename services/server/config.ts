@@ -1,0 +1,38 @@
+import { isIP } from 'node:net';
+import { ConfigError, integerSetting, requiredSetting } from '../shared/config-error.ts';
+
+/** The server's settings, read and checked once at start-up. */
+export interface ServerConfig {
+  tlsDir: string;
+  port: number;
+  host: string;
+  /** Names a client certificate must carry (SAN DNS/URI or CN); undefined lets any trusted client in. */
+  allowedClients: string[] | undefined;
+  /** How long in-flight requests get to finish on SIGTERM/SIGINT. */
+  shutdownGraceMs: number;
+}
+
+export function readServerConfig(env: NodeJS.ProcessEnv): ServerConfig {
+  return {
+    tlsDir: requiredSetting(env, 'TLS_DIR', 'out/method1/server'),
+    port: integerSetting(env, 'PORT', 9443, 0, 65535),
+    host: readHost(env['HOST']),
+    allowedClients: readAllowedClients(env['ALLOWED_CLIENTS']),
+    shutdownGraceMs: integerSetting(env, 'SHUTDOWN_GRACE_MS', 3000, 0, 60_000),
+  };
+}
+
+function readHost(raw: string | undefined): string {
+  if (raw === undefined || raw === '') return '0.0.0.0';
+  if (isIP(raw) === 0 && !/^[a-z0-9.-]+$/i.test(raw)) throw new ConfigError(`HOST must be an IP address or host name, not "${raw}"`);
+  return raw;
+}
+
+function readAllowedClients(raw: string | undefined): string[] | undefined {
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const names = raw.split(',').map((name) => name.trim());
+  if (names.some((name) => name === '' || /\s/.test(name))) {
+    throw new ConfigError(`ALLOWED_CLIENTS must be a comma-separated list of names, not "${raw}"`);
+  }
+  return names;
+}

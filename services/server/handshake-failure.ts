@@ -1,0 +1,44 @@
+import type { TLSSocket } from 'node:tls';
+
+/**
+ * Why a client's handshake failed, in words. OpenSSL's verdict on the client
+ * certificate is on the socket (authorizationError); the error itself often
+ * says only ECONNRESET because the server aborted the handshake.
+ */
+export function handshakeFailureReason(error: NodeJS.ErrnoException, socket: TLSSocket): { reason: string; code: string } {
+  const verdict = (socket as TLSSocket & { authorizationError?: Error | string }).authorizationError;
+  const verdictCode = typeof verdict === 'string' ? verdict : (verdict as NodeJS.ErrnoException | undefined)?.code;
+  if (verdictCode !== undefined) return { reason: VERIFY_REASONS[verdictCode] ?? `certificate rejected (${verdictCode})`, code: verdictCode };
+  const code = error.code ?? 'UNKNOWN';
+  return { reason: ERROR_REASONS[code] ?? (error.message.split('\n')[0] || code), code };
+}
+
+const UNKNOWN_CA = 'unknown CA';
+
+const VERIFY_REASONS: Record<string, string> = {
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: UNKNOWN_CA,
+  UNABLE_TO_GET_ISSUER_CERT: UNKNOWN_CA,
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: UNKNOWN_CA,
+  SELF_SIGNED_CERT_IN_CHAIN: UNKNOWN_CA,
+  DEPTH_ZERO_SELF_SIGNED_CERT: UNKNOWN_CA,
+  CERT_SIGNATURE_FAILURE: 'bad certificate signature',
+  CERT_HAS_EXPIRED: 'certificate expired',
+  CERT_NOT_YET_VALID: 'certificate not yet valid',
+  INVALID_PURPOSE: 'wrong key usage',
+  INVALID_CA: 'issuer is not a CA',
+  PATH_LENGTH_EXCEEDED: 'chain too long',
+  CERT_REVOKED: 'certificate revoked',
+};
+
+const ERROR_REASONS: Record<string, string> = {
+  ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE: 'peer did not return a certificate',
+  ECONNRESET: 'client closed the connection during the handshake (does it trust our certificate and name?)',
+  ERR_SSL_HTTP_REQUEST: 'plain HTTP sent to the TLS port',
+  ERR_SSL_WRONG_VERSION_NUMBER: 'not a TLS client hello',
+  ERR_SSL_UNSUPPORTED_PROTOCOL: 'TLS version too old (TLS 1.2 is the minimum)',
+  ERR_SSL_NO_SHARED_CIPHER: 'no cipher in common',
+  ERR_SSL_TLSV1_ALERT_UNKNOWN_CA: 'client does not trust our certificate (unknown CA)',
+  ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE: 'client rejected our certificate',
+  ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN: 'client rejected our certificate',
+  ERR_SSL_TLSV1_ALERT_DECRYPT_ERROR: 'client could not verify our signature',
+};

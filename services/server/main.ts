@@ -1,0 +1,42 @@
+import { summarizeCertificate } from '../shared/certificate.ts';
+import { ConfigError } from '../shared/config-error.ts';
+import { loadTlsMaterial, TlsMaterialError } from '../shared/tls-material.ts';
+import { readServerConfig } from './config.ts';
+import { jsonLog } from './log.ts';
+import { startServer } from './server.ts';
+
+const log = jsonLog();
+
+try {
+  const config = readServerConfig(process.env);
+  const material = await loadTlsMaterial(config.tlsDir, 'server');
+  const server = await startServer(config, material, log);
+  log.info('listening', {
+    url: `https://${config.host.includes(':') ? `[${config.host}]` : config.host}:${server.port}/`,
+    tlsDir: config.tlsDir,
+    allowedClients: config.allowedClients ?? 'any client certificate from the trusted CA',
+    certificate: summarizeCertificate(material.certificate),
+    trusts: material.ca.map((ca) => ca.subject.trim()),
+  });
+
+  // PID 1 in a container gets no default signal handling: stop cleanly ourselves.
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('shutting_down', { signal });
+    void server.close().then(() => {
+      log.info('stopped');
+      process.exit(0);
+    });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGHUP', () => void server.reload());
+} catch (error) {
+  process.exitCode = error instanceof ConfigError ? 2 : 1;
+  const known = error instanceof ConfigError || error instanceof TlsMaterialError;
+  const message = known ? (error as Error).message : `cannot start: ${String(error)}`;
+  log.error('startup_failed', { message });
+  console.error(`server: ${message}`);
+}

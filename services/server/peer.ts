@@ -1,0 +1,38 @@
+import type { X509Certificate } from 'node:crypto';
+import type { TLSSocket } from 'node:tls';
+import { commonName, summarizeCertificate, type CertificateSummary } from '../shared/certificate.ts';
+
+/** Who is on the other end of a verified connection, as their certificate says. */
+export interface Peer {
+  /** The name to greet and log: the CN, else the first SAN. */
+  name: string;
+  /** Every name authorization may match: SAN DNS and URI entries, and the CN. */
+  names: string[];
+  certificate: CertificateSummary;
+  protocol: string | null;
+  cipher: string;
+}
+
+export function peerOf(socket: TLSSocket): Peer | undefined {
+  const cert = socket.getPeerX509Certificate();
+  if (cert === undefined) return undefined;
+  const names = identityNames(cert);
+  return {
+    name: names[0] ?? '(unnamed)',
+    names,
+    certificate: summarizeCertificate(cert),
+    protocol: socket.getProtocol(),
+    cipher: socket.getCipher().standardName,
+  };
+}
+
+function identityNames(cert: X509Certificate): string[] {
+  const names: string[] = [];
+  const cn = commonName(cert.subject);
+  if (cn !== undefined) names.push(cn);
+  for (const entry of cert.subjectAltName?.split(', ') ?? []) {
+    const match = /^(DNS|URI):(.+)$/.exec(entry);
+    if (match?.[2] !== undefined && !names.includes(match[2])) names.push(match[2]);
+  }
+  return names;
+}

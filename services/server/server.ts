@@ -1,0 +1,108 @@
+import { watch, type FSWatcher } from 'node:fs';
+import https from 'node:https';
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { summarizeCertificate } from '../shared/certificate.ts';
+import { loadTlsMaterial, TlsMaterialError, type TlsMaterial } from '../shared/tls-material.ts';
+import { createApp } from './app.ts';
+import type { ServerConfig } from './config.ts';
+import { handshakeFailureReason } from './handshake-failure.ts';
+import type { Log } from './log.ts';
+
+export interface MtlsServer {
+  server: https.Server;
+  /** The port actually bound (useful with PORT=0). */
+  port: number;
+  /** Re-reads TLS_DIR and swaps the certificates in for new connections; false if refused. */
+  reload(): Promise<boolean>;
+  /** Stops accepting, lets in-flight requests finish (up to the grace period), then resolves. */
+  close(): Promise<void>;
+}
+
+/** The TLS settings that make this mutual: ask for a client certificate and refuse the handshake without a valid one. */
+function tlsOptions(material: TlsMaterial): https.ServerOptions {
+  return {
+    cert: material.certificatePem,
+    key: material.keyPem,
+    ca: material.caPem,
+    requestCert: true,
+    rejectUnauthorized: true,
+    minVersion: 'TLSv1.2',
+  };
+}
+
+export async function startServer(config: ServerConfig, material: TlsMaterial, log: Log): Promise<MtlsServer> {
+  const app = createApp({ allowedClients: config.allowedClients, log });
+  const server = https.createServer(tlsOptions(material), app.callback());
+  let current = material;
+
+  // A refused handshake destroys the socket, and its peer address with it: note it on arrival.
+  const addresses = new WeakMap<Socket, { remote?: string; remotePort?: number }>();
+  server.on('connection', (raw: Socket) => addresses.set(raw, { remote: raw.remoteAddress, remotePort: raw.remotePort }));
+  server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: TLSSocket) => {
+    const peer = socket.getPeerX509Certificate();
+    // Node keeps the TCP socket a server-side TLSSocket wraps in `_parent`.
+    const raw = (socket as TLSSocket & { _parent?: Socket })._parent;
+    log.warn('handshake_failed', {
+      ...handshakeFailureReason(error, socket),
+      ...(raw === undefined ? {} : addresses.get(raw)),
+      ...(peer === undefined ? {} : { peerSubject: peer.subject.trim(), peerIssuer: peer.issuer.trim() }),
+    });
+  });
+
+  async function reload(): Promise<boolean> {
+    let next: TlsMaterial;
+    try {
+      next = await loadTlsMaterial(config.tlsDir, 'server');
+    } catch (error) {
+      if (!(error instanceof TlsMaterialError)) throw error;
+      log.error('tls_reload_refused', { file: error.file, problem: error.problem, keeping: current.certificate.fingerprint256 });
+      return false;
+    }
+    if (next.certificatePem === current.certificatePem && next.keyPem === current.keyPem && next.caPem === current.caPem) return true;
+    server.setSecureContext(tlsOptions(next));
+    current = next;
+    log.info('tls_reloaded', { certificate: summarizeCertificate(next.certificate) });
+    return true;
+  }
+
+  const watcher = watchDirectory(config.tlsDir, reload, log);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as { port: number }).port;
+
+  async function close(): Promise<void> {
+    watcher?.close();
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    const grace = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);
+    await closed;
+    clearTimeout(grace);
+  }
+
+  return { server, port, reload, close };
+}
+
+/**
+ * Re-reads the directory shortly after it changes. Writers replace several
+ * files in a row (and Kubernetes swaps a symlink), so changes are debounced.
+ */
+function watchDirectory(dir: string, reload: () => Promise<boolean>, log: Log): FSWatcher | undefined {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const watcher = watch(dir, () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => void reload(), 250);
+    });
+    watcher.on('error', (error) => log.warn('tls_watch_failed', { dir, error: String(error) }));
+    return watcher;
+  } catch (error) {
+    log.warn('tls_watch_failed', { dir, error: String(error), hint: 'send SIGHUP to reload' });
+    return undefined;
+  }
+}
