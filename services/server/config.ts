@@ -8,6 +8,8 @@ export interface ServerConfig {
   host: string;
   /** Names a client certificate must carry (SAN DNS/URI or CN); undefined lets any trusted client in. */
   allowedClients: string[] | undefined;
+  /** Loopback-only TLS port for the container health check (no client certificate); 0 disables it. */
+  healthPort: number;
   /** How long in-flight requests get to finish on SIGTERM/SIGINT. */
   shutdownGraceMs: number;
 }
@@ -18,6 +20,7 @@ export function readServerConfig(env: NodeJS.ProcessEnv): ServerConfig {
     port: integerSetting(env, 'PORT', 9443, 0, 65535),
     host: readHost(env['HOST']),
     allowedClients: readAllowedClients(env['ALLOWED_CLIENTS']),
+    healthPort: integerSetting(env, 'HEALTH_PORT', 9444, 0, 65535),
     shutdownGraceMs: integerSetting(env, 'SHUTDOWN_GRACE_MS', 3000, 0, 60_000),
   };
 }

@@ -34,6 +34,7 @@ function tlsOptions(material: TlsMaterial): https.ServerOptions {
 export async function startServer(config: ServerConfig, material: TlsMaterial, log: Log): Promise<MtlsServer> {
   const app = createApp({ allowedClients: config.allowedClients, log });
   const server = https.createServer(tlsOptions(material), app.callback());
+  const health = config.healthPort === 0 ? undefined : healthServer(material, () => server.listening);
   let current = material;
 
   // A refused handshake destroys the socket, and its peer address with it: note it on arrival.
@@ -61,23 +62,20 @@ export async function startServer(config: ServerConfig, material: TlsMaterial, l
     }
     if (next.certificatePem === current.certificatePem && next.keyPem === current.keyPem && next.caPem === current.caPem) return true;
     server.setSecureContext(tlsOptions(next));
+    health?.setSecureContext(healthTlsOptions(next));
     current = next;
     log.info('tls_reloaded', { certificate: summarizeCertificate(next.certificate) });
     return true;
   }
 
   const watcher = watchDirectory(config.tlsDir, reload, log);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listen(server, config.port, config.host);
+  if (health !== undefined) await listen(health, config.healthPort, '127.0.0.1');
   const port = (server.address() as { port: number }).port;
 
   async function close(): Promise<void> {
     watcher?.close();
+    health?.close();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     const grace = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);
@@ -86,6 +84,32 @@ export async function startServer(config: ServerConfig, material: TlsMaterial, l
   }
 
   return { server, port, reload, close };
+}
+
+function listen(server: https.Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/**
+ * The container health check's listener: loopback only, same certificate, no
+ * client certificate asked. Probing the mTLS port instead would log a refused
+ * handshake at every probe.
+ */
+function healthServer(material: TlsMaterial, isListening: () => boolean): https.Server {
+  return https.createServer(healthTlsOptions(material), (request, response) => {
+    const ok = request.url === '/healthz' && isListening();
+    response.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ok\n' : 'not ready\n');
+  });
+}
+
+function healthTlsOptions(material: TlsMaterial): https.ServerOptions {
+  return { cert: material.certificatePem, key: material.keyPem, minVersion: 'TLSv1.2' };
 }
 
 /**
