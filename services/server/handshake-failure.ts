@@ -8,7 +8,9 @@ import type { TLSSocket } from 'node:tls';
 export function handshakeFailureReason(error: NodeJS.ErrnoException, socket: TLSSocket): { reason: string; code: string } {
   const verdict = (socket as TLSSocket & { authorizationError?: Error | string }).authorizationError;
   const verdictCode = typeof verdict === 'string' ? verdict : (verdict as NodeJS.ErrnoException | undefined)?.code;
-  if (verdictCode !== undefined) return { reason: VERIFY_REASONS[verdictCode] ?? `certificate rejected (${verdictCode})`, code: verdictCode };
+  if (verdictCode !== undefined) {
+    return { reason: VERIFY_REASONS[verdictCode] ?? `certificate rejected (${verdictCode})`, code: verdictCode };
+  }
   const code = error.code ?? 'UNKNOWN';
   return { reason: ERROR_REASONS[code] ?? (error.message.split('\n')[0] || code), code };
 }
@@ -28,6 +30,8 @@ const VERIFY_REASONS: Record<string, string> = {
   INVALID_CA: 'issuer is not a CA',
   PATH_LENGTH_EXCEEDED: 'chain too long',
   CERT_REVOKED: 'certificate revoked',
+  // What Node reports for OpenSSL 3 codes it has no name for, e.g. a chain through a leaf that is not a CA.
+  UNSPECIFIED: 'certificate chain rejected (no specific reason from OpenSSL)',
 };
 
 const ERROR_REASONS: Record<string, string> = {
