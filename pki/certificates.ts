@@ -34,7 +34,7 @@ export function createCaCertificate(commonName: string, key: KeyObject, validity
     { name: 'subjectKeyIdentifier' },
   ]);
   signCertificate(cert, key);
-  return forge.pki.certificateToPem(cert);
+  return toPem(forge.pki.certificateToPem(cert));
 }
 
 /** A certificate signing request: the requester names itself and proves it holds the key. */
@@ -46,7 +46,7 @@ export function createCsr(commonName: string, names: readonly SubjectName[], key
     { name: 'extensionRequest', extensions: [{ name: 'subjectAltName', altNames: names.map(toAltName) }] },
   ]);
   signCsr(csr, key);
-  return forge.pki.certificationRequestToPem(csr);
+  return toPem(forge.pki.certificationRequestToPem(csr));
 }
 
 /**
@@ -69,7 +69,7 @@ export function issueFromCsr(csrPem: string, profile: Profile, issuer: Issuer, v
     { name: 'authorityKeyIdentifier', keyIdentifier: subjectKeyIdentifier(caCert) },
   ]);
   signCertificate(cert, issuer.key);
-  return forge.pki.certificateToPem(cert);
+  return toPem(forge.pki.certificateToPem(cert));
 }
 
 /** One certificate that signs itself: method2's shared identity and trust anchor. */
@@ -87,7 +87,12 @@ export function createSelfSigned(
     { name: 'authorityKeyIdentifier', keyIdentifier: ownKeyIdentifier },
   ]);
   signCertificate(cert, key);
-  return forge.pki.certificateToPem(cert);
+  return toPem(forge.pki.certificateToPem(cert));
+}
+
+/** forge writes PEM with CRLF line ends; OpenSSL and Node write LF. */
+function toPem(text: string): string {
+  return text.replace(/\r\n/g, '\n');
 }
 
 function newCertificate(commonName: string, key: KeyObject, validity: Validity): forge.pki.Certificate {

@@ -1,0 +1,100 @@
+// Independent TLS stacks against ours: curl and openssl s_client against our
+// server, and our client against openssl s_server.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { readClientConfig } from '../services/client/config.ts';
+import { exchange } from '../services/client/exchange.ts';
+import { readTlsMaterial } from '../services/shared/tls-material.ts';
+import { issue } from './helpers/material.ts';
+import { run } from './helpers/processes.ts';
+import { startTestServer, type TestServer } from './helpers/server.ts';
+
+describe('curl and openssl s_client against our server', () => {
+  let out: string;
+  let server: TestServer;
+  before(async () => {
+    out = await issue('method1');
+    server = await startTestServer(join(out, 'server'));
+  });
+  after(() => server.close());
+
+  it('curl with --cert/--key/--cacert gets the greeting', async () => {
+    const client = (file: string) => join(out, 'client', file);
+    const result = await run('curl', ['-sS', '--cert', client('tls.crt'), '--key', client('tls.key'), '--cacert', client('ca.crt'), server.url()]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, 'Hello client, from server (mTLS verified)\n');
+  });
+
+  it('curl without a certificate is refused in the handshake', async () => {
+    const result = await run('curl', ['-sS', '--cacert', join(out, 'client', 'ca.crt'), server.url()]);
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /alert|certificate required|handshake/i);
+    const logged = await server.log.waitFor((event) => event.event === 'handshake_failed');
+    assert.equal(logged['reason'], 'peer did not return a certificate');
+  });
+
+  it('openssl s_client without a certificate is refused with "certificate required"', async () => {
+    const before = server.log.events.length;
+    const result = await run('openssl', ['s_client', '-connect', `127.0.0.1:${server.port}`, '-servername', 'localhost', '-CAfile', join(out, 'client', 'ca.crt'), '-verify_return_error', '-ign_eof'], { input: 'GET / HTTP/1.0\r\n\r\n' });
+    const output = result.stdout + result.stderr;
+    assert.match(output, /Verify return code: 0 \(ok\)/, 'we verified the server');
+    assert.match(output, /alert certificate required|alert number 116/, 'the server refused us');
+    assert.doesNotMatch(output, /Hello/);
+    const logged = await server.log.waitFor((event) => event.event === 'handshake_failed' && server.log.events.indexOf(event) >= before);
+    assert.equal(logged['reason'], 'peer did not return a certificate');
+  });
+
+  it('openssl s_client with the client certificate gets the greeting', async () => {
+    const client = (file: string) => join(out, 'client', file);
+    const result = await run('openssl', ['s_client', '-quiet', '-connect', `127.0.0.1:${server.port}`, '-servername', 'localhost', '-CAfile', client('ca.crt'), '-cert', client('tls.crt'), '-key', client('tls.key'), '-verify_return_error'], { input: 'GET / HTTP/1.0\r\nHost: localhost\r\n\r\n' });
+    assert.match(result.stdout, /HTTP\/1\.1 200 OK[\s\S]*Hello client, from server \(mTLS verified\)/);
+  });
+});
+
+describe('our client against openssl s_server -Verify 1', () => {
+  it('is accepted, and s_server saw our client certificate', async () => {
+    const out = await issue('method1');
+    const port = await freePort();
+    const server = (file: string) => join(out, 'server', file);
+    const sServer = spawn('openssl', ['s_server', '-accept', `127.0.0.1:${port}`, '-cert', server('tls.crt'), '-key', server('tls.key'), '-CAfile', server('ca.crt'), '-Verify', '1', '-verify_return_error', '-www'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      await waitForOutput(sServer, /ACCEPT/);
+      const config = readClientConfig({ TLS_DIR: join(out, 'client'), SERVER_URL: `https://localhost:${port}/`, WAIT_FOR_SERVER_MS: '0' });
+      const result = await exchange(config, await readTlsMaterial(join(out, 'client')));
+      assert.equal(result.failure, undefined, result.failure?.message);
+      assert.equal(result.status, 200);
+      assert.equal(result.server?.subject, 'CN=server');
+      // s_server -www echoes the session, ending with the client certificate it verified: ours.
+      const echoed = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(result.body ?? '');
+      assert.equal(`${echoed?.[0]}\n`, (await readTlsMaterial(join(out, 'client'))).certificatePem);
+    } finally {
+      sServer.kill();
+    }
+  });
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+function waitForOutput(child: ReturnType<typeof spawn>, pattern: RegExp): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => reject(new Error(`s_server did not start: ${seen}`)), 5000);
+    child.stdout?.on('data', (chunk: Buffer) => {
+      seen += chunk.toString();
+      if (pattern.test(seen)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+}
