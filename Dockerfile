@@ -1,0 +1,88 @@
+# One Dockerfile, one target per container:
+#
+#   docker build --target pki    -t mtls-demo/pki .
+#   docker build --target server -t mtls-demo/server .
+#   docker build --target client -t mtls-demo/client .
+#
+# The three share the base image and one `npm ci`, so building all of them
+# costs little more than building one. Each final stage holds only the code
+# its container runs and the one runtime dependency that code imports.
+ARG NODE_IMAGE=node:24-bookworm-slim
+
+# ---- dependencies ----------------------------------------------------------
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /deps
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+
+# Per role, npm prune drops the other two dependencies and whatever only
+# they need, as the lock file resolves it (no download, no new versions).
+FROM deps AS deps-pki
+RUN npm pkg delete dependencies.koa dependencies.got \
+ && npm prune --omit=dev --offline --no-audit --no-fund \
+ && find node_modules -type d -empty -delete
+
+FROM deps AS deps-server
+RUN npm pkg delete dependencies.node-forge dependencies.got \
+ && npm prune --omit=dev --offline --no-audit --no-fund \
+ && find node_modules -type d -empty -delete
+
+FROM deps AS deps-client
+RUN npm pkg delete dependencies.node-forge dependencies.koa \
+ && npm prune --omit=dev --offline --no-audit --no-fund \
+ && find node_modules -type d -empty -delete
+
+# ---- common runtime --------------------------------------------------------
+FROM ${NODE_IMAGE} AS runtime
+WORKDIR /app
+# The compile cache (V8 code and stripped TypeScript) is filled at build time
+# below, so start-up is faster even on a read-only root filesystem. Node
+# keeps one cache per uid: it must be filled as node, the runtime user.
+ENV NODE_ENV=production \
+    NODE_COMPILE_CACHE=/app/.node-compile-cache
+# For "type": "module"; npm is never run in these images.
+COPY package.json ./
+COPY services/shared services/shared
+
+# ---- pki: issues the certificates into the volumes mounted under /out ------
+FROM runtime AS pki
+COPY --from=deps-pki /deps/node_modules node_modules
+COPY pki pki
+# Mount points owned by node: Docker gives an empty new named volume the
+# owner of the image directory it is mounted on, so node can write into it.
+RUN install -d -o node -g node /out /out/ca /out/server /out/client "$NODE_COMPILE_CACHE"
+# node, as a number so that a runtime can check it is not root.
+USER 1000:1000
+RUN node pki/main.ts --help >/dev/null
+ENTRYPOINT ["node", "pki/main.ts"]
+CMD ["--help"]
+
+# ---- server: mutual TLS on 9443, health listener on 127.0.0.1:9444 ---------
+FROM runtime AS server
+COPY --from=deps-server /deps/node_modules node_modules
+COPY services/server services/server
+# Loading each entry point fills the compile cache and proves it loads:
+# without TLS_DIR the server stops with exit code 2 (bad configuration)
+# only once every module was imported; a broken import would exit 1.
+RUN install -d -o node -g node /tls "$NODE_COMPILE_CACHE"
+USER 1000:1000
+RUN { TLS_DIR= node services/server/main.ts >/dev/null 2>&1; [ $? -eq 2 ]; } \
+ && { TLS_DIR= node services/server/healthcheck.ts 2>&1 | grep -q 'TLS_DIR is required'; }
+ENV TLS_DIR=/tls
+EXPOSE 9443
+# Proves the mTLS listener is up: the loopback health port answers 200 only
+# while it listens, over TLS, with our own certificate. (No start interval:
+# Docker 20.10 does not know it, so the interval is short.)
+HEALTHCHECK --interval=2s --timeout=3s --start-period=30s --retries=3 \
+  CMD ["node", "services/server/healthcheck.ts"]
+ENTRYPOINT ["node", "services/server/main.ts"]
+
+# ---- client: one request over mutual TLS, then exit 0 / 1 / 2 --------------
+FROM runtime AS client
+COPY --from=deps-client /deps/node_modules node_modules
+COPY services/client services/client
+RUN install -d -o node -g node /tls "$NODE_COMPILE_CACHE"
+USER 1000:1000
+RUN { TLS_DIR= node services/client/main.ts >/dev/null 2>&1; [ $? -eq 2 ]; }
+ENV TLS_DIR=/tls
+ENTRYPOINT ["node", "services/client/main.ts"]
