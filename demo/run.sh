@@ -11,8 +11,8 @@ set -uo pipefail
 read -r -a COMPOSE <<<"${COMPOSE:-docker compose}"
 PROJECT="${DEMO_PROJECT:-mtls-demo-demo}"
 LOG="$(mktemp "${TMPDIR:-/tmp}/mtls-demo.XXXXXX")"
-# Empty: Docker picks the host port (see docker-compose.yml).
-export SERVER_HOST_PORT=
+# The container port alone: Docker picks a free host port (see docker-compose.yml).
+export SERVER_PUBLISH=9443
 
 compose() { "${COMPOSE[@]}" -p "$PROJECT" "$@"; }
 

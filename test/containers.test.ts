@@ -20,6 +20,7 @@ import {
   inspect,
   logsOf,
   processUids,
+  PUBLISH_ON_FREE_PORT,
   removeImages,
   removeVolumes,
   runToExit,
@@ -148,7 +149,7 @@ if (problem !== undefined && inCi) {
             environment = await new DockerComposeEnvironment(ROOT, 'docker-compose.yml')
               .withProjectName(project)
               .withProfiles(method)
-              .withEnvironment({ ...env, SERVER_HOST_PORT: '' })
+              .withEnvironment({ ...env, ...PUBLISH_ON_FREE_PORT })
               .up();
             firstPkiOutput = await logsOf(await composeContainerId(project, `pki${suffix}`));
           });

@@ -68,9 +68,12 @@ export async function removeImages(tag: string): Promise<void> {
   await command('docker', ['image', 'rm', ...ROLES.map((role) => imageName(role, tag))]);
 }
 
-/** `docker compose -f docker-compose.yml ...`; the server gets a free host port, never a fixed one. */
+/** The server's port mapping in tests: a free host port, never a fixed one. */
+export const PUBLISH_ON_FREE_PORT = { SERVER_PUBLISH: '9443' };
+
+/** `docker compose -f docker-compose.yml ...` */
 export function compose(args: string[], env: NodeJS.ProcessEnv, timeoutMs?: number): Promise<CommandResult> {
-  return command('docker', ['compose', '-f', 'docker-compose.yml', ...args], { SERVER_HOST_PORT: '', ...env }, timeoutMs);
+  return command('docker', ['compose', '-f', 'docker-compose.yml', ...args], { ...PUBLISH_ON_FREE_PORT, ...env }, timeoutMs);
 }
 
 type Dockerode = Awaited<ReturnType<typeof getContainerRuntimeClient>>['container']['dockerode'];
