@@ -34,11 +34,15 @@ bench-pki: ## our PKI against the openssl CLI sequence, side by side
 
 # method1's services build the three images; method2's use the same ones
 # (building both profiles would make each image twice, labelled per service).
-build: compose ## build the pki, server and client images
-	DOCKER_BUILDKIT=1 COMPOSE_DOCKER_CLI_BUILD=1 $(COMPOSE) --profile method1 build
+BUILD = DOCKER_BUILDKIT=1 COMPOSE_DOCKER_CLI_BUILD=1 $(COMPOSE) --profile method1 build
 
-demo: build ## run method1 and method2 end to end, print a report, tear down
-	COMPOSE="$(COMPOSE)" demo/run.sh
+build: compose ## build the pki, server and client images
+	$(BUILD)
+
+demo: compose ## build, run method1 and method2 end to end, print a report, tear down
+	@echo "Building the images (make build shows the details)..."
+	@$(BUILD) --quiet
+	@COMPOSE="$(COMPOSE)" demo/run.sh
 
 up-method1: compose ## start method1 in the background (pki, server, client); shows the client
 	$(COMPOSE_ALL) down --remove-orphans
