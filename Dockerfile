@@ -61,11 +61,12 @@ CMD ["--help"]
 FROM runtime AS server
 COPY --from=deps-server /deps/node_modules node_modules
 COPY services/server services/server
+# /tls: where the server's own volume is mounted (read-only).
+RUN install -d -o node -g node /tls "$NODE_COMPILE_CACHE"
+USER 1000:1000
 # Loading each entry point fills the compile cache and proves it loads:
 # without TLS_DIR the server stops with exit code 2 (bad configuration)
 # only once every module was imported; a broken import would exit 1.
-RUN install -d -o node -g node /tls "$NODE_COMPILE_CACHE"
-USER 1000:1000
 RUN { TLS_DIR= node services/server/main.ts >/dev/null 2>&1; [ $? -eq 2 ]; } \
  && { TLS_DIR= node services/server/healthcheck.ts 2>&1 | grep -q 'TLS_DIR is required'; }
 ENV TLS_DIR=/tls
