@@ -27,6 +27,7 @@ try {
     log.info('shutting_down', { signal });
     void server.close().then(() => {
       log.info('stopped');
+      log.flush();
       process.exit(0);
     });
   };
@@ -38,5 +39,6 @@ try {
   const known = error instanceof ConfigError || error instanceof TlsMaterialError;
   const message = known ? (error as Error).message : `cannot start: ${String(error)}`;
   log.error('startup_failed', { message });
+  log.flush();
   console.error(`server: ${message}`);
 }

@@ -8,22 +8,29 @@ export interface Peer {
   name: string;
   /** Every name authorization may match: SAN DNS and URI entries, and the CN. */
   names: string[];
-  certificate: CertificateSummary;
-  protocol: string | null;
-  cipher: string;
+  /** The full description, for /whoami (built on first use). */
+  describe(): CertificateSummary & { protocol: string | null; cipher: string };
 }
 
+// The peer is fixed for the life of a connection: parse its certificate once,
+// not on every request a kept-alive connection carries.
+const peers = new WeakMap<TLSSocket, Peer>();
+
 export function peerOf(socket: TLSSocket): Peer | undefined {
+  const known = peers.get(socket);
+  if (known !== undefined) return known;
   const cert = socket.getPeerX509Certificate();
   if (cert === undefined) return undefined;
   const names = identityNames(cert);
-  return {
+  let description: ReturnType<Peer['describe']> | undefined;
+  const peer: Peer = {
     name: names[0] ?? '(unnamed)',
     names,
-    certificate: summarizeCertificate(cert),
-    protocol: socket.getProtocol(),
-    cipher: socket.getCipher().standardName,
+    describe: () =>
+      (description ??= { ...summarizeCertificate(cert), protocol: socket.getProtocol(), cipher: socket.getCipher().standardName }),
   };
+  peers.set(socket, peer);
+  return peer;
 }
 
 function identityNames(cert: X509Certificate): string[] {

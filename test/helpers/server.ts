@@ -26,6 +26,7 @@ export function memoryLog(): Log & { events: LogEvent[]; waitFor(match: (event: 
     info: record('info'),
     warn: record('warn'),
     error: record('error'),
+    flush: () => undefined,
     waitFor(match) {
       const seen = events.find(match);
       if (seen !== undefined) return Promise.resolve(seen);
