@@ -10,7 +10,7 @@ endif
 # Both profiles: what `down`, `logs` and `clean` act on.
 COMPOSE_ALL = $(COMPOSE) --profile method1 --profile method2
 
-.PHONY: help test test-containers typecheck pki bench-pki \
+.PHONY: help test test-containers typecheck pki bench bench-pki \
         build demo up-method1 up-method2 down logs clean compose
 
 help: ## list the targets
@@ -28,6 +28,9 @@ typecheck: ## tsc --noEmit over the whole project
 pki: ## issue method1 into $(OUT)/method1 and method2 into $(OUT)/method2
 	npm run -s pki -- --method method1 --out $(OUT)/method1
 	npm run -s pki -- --method method2 --out $(OUT)/method2
+
+bench: ## our server's mTLS cost against bare node:https, then the PKI bench (< 3 min)
+	npm run -s bench
 
 bench-pki: ## our PKI against the openssl CLI sequence, side by side
 	npm run -s bench:pki

@@ -1,0 +1,303 @@
+// What mTLS costs in our server, side by side with a bare node:https baseline:
+//   npm run bench -- [--key-size 2048|3072] [--repeat 5] [--seconds 4] [--warmup 1]
+//                    [--concurrency 8] [--max-requests 100000] [--handshake-rate 60]
+//                    [--keepalive-rate 1500] [--pki-runs 10] [--out DIR]
+// then runs the PKI benchmark (bench/pki.ts) with --pki-runs runs (0 skips it).
+// Server CPU time per operation (from /proc) is the robust figure on a small
+// machine where the load generator competes with the server for cores.
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, closeSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
+import { runPki } from '../pki/issue.ts';
+import { parsePkiOptions } from '../pki/options.ts';
+import type { LoadJob, LoadResult, Mode } from './load.ts';
+import { cpuTimeMs, residentMiB } from './proc.ts';
+import { median, quantile } from './stats.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const SERVERS = {
+  ours: join(ROOT, 'services/server/main.ts'),
+  baseline: join(ROOT, 'bench/baseline-server.ts'),
+} as const;
+type ServerName = keyof typeof SERVERS;
+const MODES: Mode[] = ['handshake', 'keepalive'];
+
+interface Cell {
+  mode: Mode;
+  server: ServerName;
+  pid: number;
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+  completed: number;
+  cpuUsPerOp: number;
+  rssAfterWarmupMiB: number;
+  rssAfterRunMiB: number;
+}
+
+const settings = readSettings();
+const work = mkdtempSync(join(tmpdir(), 'mtls-bench-'));
+const children = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+  rmSync(work, { recursive: true, force: true });
+});
+
+try {
+  const out = join(work, 'pki');
+  await runPki(parsePkiOptions(['--method', 'method1', '--out', out, '--key-size', String(settings.keySize)])!);
+  const material = {
+    cert: readFileSync(join(out, 'client', 'tls.crt'), 'utf8'),
+    key: readFileSync(join(out, 'client', 'tls.key'), 'utf8'),
+    ca: readFileSync(join(out, 'client', 'ca.crt'), 'utf8'),
+  };
+  const rate = (mode: Mode) => (settings.rate[mode] > 0 ? `${settings.rate[mode]}/s` : 'as fast as possible');
+  console.error(`bench: RSA-${settings.keySize}, ${settings.repeat}× ${settings.seconds} s per cell after ${settings.warmup} s warm-up, up to ${settings.concurrency} in flight from ${workerCount()} load workers; handshakes at ${rate('handshake')}, kept-alive requests at ${rate('keepalive')}`);
+
+  const cells: Cell[] = [];
+  for (const mode of MODES) {
+    for (let run = 0; run < settings.repeat; run++) {
+      // Alternate who goes first, so drift in the machine's state hits both alike.
+      const order: ServerName[] = run % 2 === 0 ? ['ours', 'baseline'] : ['baseline', 'ours'];
+      for (const server of order) {
+        const cell = await measure(mode, server, join(out, 'server'), material, `${mode}-${server}-${run}`);
+        console.error(`bench: ${mode.padEnd(9)} ${server.padEnd(8)} run ${run + 1}: ${cell.requestsPerSecond.toFixed(0)} req/s, ${cell.cpuUsPerOp.toFixed(0)} µs CPU/op, ${cell.errors} errors`);
+        cells.push(cell);
+      }
+    }
+  }
+  const floor = opensslSpeed(settings.keySize);
+  const summary = summarize(cells);
+  console.log(formatTable(summary, floor));
+  mkdirSync(settings.out, { recursive: true });
+  const file = join(settings.out, `mtls-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, `${JSON.stringify({ settings, cells, summary, opensslSpeed: floor }, null, 2)}\n`);
+  console.log(`raw results: ${file}`);
+  if (settings.pkiRuns > 0) {
+    console.log('');
+    execFileSync(process.execPath, [join(ROOT, 'bench/pki.ts'), '--runs', String(settings.pkiRuns)], { stdio: 'inherit' });
+  }
+} catch (error) {
+  console.error(`bench: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+}
+
+function readSettings() {
+  const { values } = parseArgs({
+    options: {
+      'key-size': { type: 'string', default: '2048' },
+      repeat: { type: 'string', default: '5' },
+      seconds: { type: 'string', default: '4' },
+      warmup: { type: 'string', default: '1' },
+      concurrency: { type: 'string', default: '8' },
+      'max-requests': { type: 'string', default: '100000' },
+      'handshake-rate': { type: 'string', default: '60' },
+      'keepalive-rate': { type: 'string', default: '1500' },
+      'pki-runs': { type: 'string', default: '10' },
+      out: { type: 'string', default: join(ROOT, 'bench/results') },
+    },
+  });
+  const number = (name: keyof typeof values, min: number, max: number) => {
+    const value = Number(values[name]);
+    if (!Number.isFinite(value) || value < min || value > max) {
+      console.error(`bench: --${name} must be a number from ${min} to ${max}, not "${values[name]}"`);
+      process.exit(2);
+    }
+    return value;
+  };
+  const keySize = number('key-size', 2048, 4096);
+  if (![2048, 3072, 4096].includes(keySize)) {
+    console.error(`bench: --key-size must be 2048, 3072 or 4096, not "${keySize}"`);
+    process.exit(2);
+  }
+  return {
+    keySize,
+    repeat: Math.round(number('repeat', 1, 10)),
+    seconds: number('seconds', 0.1, 20), // at most 20 s per measurement
+    warmup: number('warmup', 0, 10),
+    concurrency: Math.round(number('concurrency', 1, 64)),
+    maxRequests: Math.round(number('max-requests', 1, 1_000_000)),
+    pkiRuns: Math.round(number('pki-runs', 0, 100)),
+    rate: { handshake: number('handshake-rate', 0, 10_000), keepalive: number('keepalive-rate', 0, 100_000) } as Record<Mode, number>,
+    out: String(values.out),
+  };
+}
+
+async function measure(mode: Mode, name: ServerName, tlsDir: string, material: Pick<LoadJob, 'cert' | 'key' | 'ca'>, label: string): Promise<Cell> {
+  const logFile = join(work, `${label}.log`);
+  const { child, port } = await startServer(name, tlsDir, logFile);
+  try {
+    const pid = child.pid as number;
+    const job = { mode, url: `https://127.0.0.1:${port}/`, ...material, concurrency: settings.concurrency, maxRequests: settings.maxRequests, ratePerSecond: settings.rate[mode] };
+    if (settings.warmup > 0) await load({ ...job, durationMs: settings.warmup * 1000 });
+    const rssAfterWarmupMiB = residentMiB(pid);
+    const cpuBefore = cpuTimeMs(pid);
+    const started = performance.now();
+    const result = await load({ ...job, durationMs: settings.seconds * 1000 });
+    const elapsedS = (performance.now() - started) / 1000;
+    const cpuMs = cpuTimeMs(pid) - cpuBefore;
+    const rssAfterRunMiB = residentMiB(pid);
+    return {
+      mode,
+      server: name,
+      pid,
+      requestsPerSecond: result.completed / elapsedS,
+      p50Ms: quantile(result.latenciesMs, 0.5),
+      p99Ms: quantile(result.latenciesMs, 0.99),
+      errors: result.errors,
+      completed: result.completed,
+      cpuUsPerOp: result.completed === 0 ? Number.NaN : (cpuMs * 1000) / result.completed,
+      rssAfterWarmupMiB,
+      rssAfterRunMiB,
+    };
+  } finally {
+    await stopServer(child);
+  }
+}
+
+async function startServer(name: ServerName, tlsDir: string, logFile: string): Promise<{ child: ChildProcess; port: number }> {
+  const fd = openSync(logFile, 'w');
+  // Our server logs as it would in production: one JSON line per request, to a file here.
+  const child = spawn(process.execPath, [SERVERS[name]], {
+    env: { ...process.env, TLS_DIR: tlsDir, PORT: '0', HOST: '127.0.0.1', HEALTH_PORT: '0' },
+    stdio: ['ignore', fd, 'inherit'],
+  });
+  closeSync(fd);
+  children.add(child);
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const line = readFileSync(logFile, 'utf8').split('\n').find((entry) => entry.includes('"listening"'));
+    if (line !== undefined) {
+      const event = JSON.parse(line) as { url?: string; port?: number };
+      return { child, port: event.port ?? Number(new URL(event.url as string).port) };
+    }
+    if (child.exitCode !== null) throw new Error(`${name} server exited with ${child.exitCode}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`${name} server did not start within 10 s`);
+}
+
+async function stopServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode === null) {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  }
+  children.delete(child);
+}
+
+function workerCount(): number {
+  return Math.min(2, availableParallelism());
+}
+
+/** Splits the job over worker threads (each with its share of the concurrency) and merges their results. */
+async function load(job: Omit<LoadJob, 'concurrency'> & { concurrency: number }): Promise<LoadResult> {
+  const workers = workerCount();
+  const shares = Array.from({ length: workers }, (_, index) => Math.floor(job.concurrency / workers) + (index < job.concurrency % workers ? 1 : 0)).filter((share) => share > 0);
+  const results = await Promise.all(
+    shares.map(
+      (concurrency, index) =>
+        new Promise<LoadResult>((resolve, reject) => {
+          const maxRequests = Math.ceil(job.maxRequests / shares.length);
+          const ratePerSecond = job.ratePerSecond / shares.length;
+          const worker = new Worker(new URL('./load.ts', import.meta.url), { workerData: { ...job, concurrency, maxRequests, ratePerSecond } });
+          worker.once('message', resolve);
+          worker.once('error', reject);
+        }),
+    ),
+  );
+  return {
+    completed: results.reduce((sum, result) => sum + result.completed, 0),
+    errors: results.reduce((sum, result) => sum + result.errors, 0),
+    firstError: results.find((result) => result.firstError !== undefined)?.firstError,
+    latenciesMs: results.flatMap((result) => result.latenciesMs),
+  };
+}
+
+type Summary = Record<Mode, Record<ServerName, Omit<Cell, 'mode' | 'server' | 'pid'>> & { cpuRatio: number }>;
+
+/** Medians over the repeats, per mode and server. */
+function summarize(cells: Cell[]): Summary {
+  const summary = {} as Summary;
+  for (const mode of MODES) {
+    const ours = cells.filter((cell) => cell.mode === mode && cell.server === 'ours');
+    const baseline = cells.filter((cell) => cell.mode === mode && cell.server === 'baseline');
+    // Each repeat measures both servers back to back: the median of those paired
+    // ratios cancels slow drift in the machine better than a ratio of medians.
+    summary[mode] = { cpuRatio: median(ours.map((cell, run) => cell.cpuUsPerOp / (baseline[run] as Cell).cpuUsPerOp)) } as Summary[Mode];
+    for (const server of ['ours', 'baseline'] as const) {
+      const runs = cells.filter((cell) => cell.mode === mode && cell.server === server);
+      const of = (pick: (cell: Cell) => number) => median(runs.map(pick));
+      summary[mode][server] = {
+        requestsPerSecond: of((cell) => cell.requestsPerSecond),
+        p50Ms: of((cell) => cell.p50Ms),
+        p99Ms: of((cell) => cell.p99Ms),
+        errors: runs.reduce((sum, cell) => sum + cell.errors, 0),
+        completed: of((cell) => cell.completed),
+        cpuUsPerOp: of((cell) => cell.cpuUsPerOp),
+        rssAfterWarmupMiB: of((cell) => cell.rssAfterWarmupMiB),
+        rssAfterRunMiB: of((cell) => cell.rssAfterRunMiB),
+      };
+    }
+  }
+  return summary;
+}
+
+interface OpensslSpeed {
+  signPerSecond: number;
+  verifyPerSecond: number;
+}
+
+/** One core's RSA sign/verify rate: the floor under a handshake (one server signature, one client-signature check). */
+function opensslSpeed(bits: number): OpensslSpeed | undefined {
+  try {
+    const output = execFileSync('openssl', ['speed', '-seconds', '1', `rsa${bits}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const match = new RegExp(`rsa\\s+${bits} bits\\s+\\S+\\s+\\S+\\s+([\\d.]+)\\s+([\\d.]+)`).exec(output);
+    return match === null ? undefined : { signPerSecond: Number(match[1]), verifyPerSecond: Number(match[2]) };
+  } catch {
+    return undefined;
+  }
+}
+
+function formatTable(summary: Summary, floor: OpensslSpeed | undefined): string {
+  const lines = [
+    `mode       server     req/s   p50 ms   p99 ms  errors  server CPU/op   RSS warm→after (MiB)`,
+    `---------  --------  ------  -------  -------  ------  -------------  --------------------`,
+  ];
+  for (const mode of MODES) {
+    for (const server of ['ours', 'baseline'] as const) {
+      const cell = summary[mode][server];
+      lines.push(
+        [
+          mode.padEnd(9),
+          server.padEnd(8),
+          cell.requestsPerSecond.toFixed(0).padStart(6),
+          cell.p50Ms.toFixed(2).padStart(7),
+          cell.p99Ms.toFixed(2).padStart(7),
+          String(cell.errors).padStart(6),
+          `${cell.cpuUsPerOp.toFixed(0)} µs`.padStart(13),
+          `${cell.rssAfterWarmupMiB.toFixed(1)} → ${cell.rssAfterRunMiB.toFixed(1)}`.padStart(20),
+        ].join('  '),
+      );
+    }
+  }
+  const ratio = (mode: Mode) => summary[mode].cpuRatio;
+  const memory = summary.keepalive.ours.rssAfterRunMiB / summary.keepalive.ours.rssAfterWarmupMiB;
+  const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
+  lines.push('');
+  lines.push('ratios are medians of the per-repeat ours/baseline pairs');
+  lines.push(`ours/baseline, server CPU per full mTLS handshake: ${ratio('handshake').toFixed(2)}×  (target ≤ 1.10×: ${verdict(ratio('handshake') <= 1.1)})`);
+  lines.push(`ours/baseline, server CPU per kept-alive request:  ${ratio('keepalive').toFixed(2)}×  (target ≤ 1.50×: ${verdict(ratio('keepalive') <= 1.5)})`);
+  const errors = MODES.flatMap((mode) => [summary[mode].ours.errors, summary[mode].baseline.errors]).reduce((a, b) => a + b, 0);
+  lines.push(`errors in all cells: ${errors}; our RSS after the keep-alive run is ${((memory - 1) * 100).toFixed(1)}% vs after warm-up (target within 20%: ${verdict(Math.abs(memory - 1) <= 0.2)})`);
+  if (floor !== undefined) {
+    const floorUs = 1e6 / floor.signPerSecond + 1e6 / floor.verifyPerSecond;
+    lines.push(`floor (openssl speed, one core): RSA-${settings.keySize} sign ${floor.signPerSecond.toFixed(0)}/s, verify ${floor.verifyPerSecond.toFixed(0)}/s → ${floorUs.toFixed(0)} µs of RSA per server-side mTLS handshake`);
+  }
+  return lines.join('\n');
+}
