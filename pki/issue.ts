@@ -1,5 +1,5 @@
 import { X509Certificate, type KeyObject } from 'node:crypto';
-import { lstat } from 'node:fs/promises';
+import { lstat, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { summarizeCertificate, type CertificateSummary } from '../services/shared/certificate.ts';
 import { formatSubjectName, namesFromSubjectAltName, sameNames, type SubjectName } from '../services/shared/names.ts';
@@ -50,7 +50,8 @@ interface LeafSpec {
 }
 
 export async function runPki(options: PkiOptions, now = new Date()): Promise<PkiResult> {
-  await ensureDirectory(options.out, 0o755);
+  // Created when missing, never re-moded: --out may be /tmp or a volume's parent.
+  await mkdir(options.out, { recursive: true });
   const outcomes = options.method === 'method1' ? await issueMethod1(options, now) : await issueMethod2(options, now);
   return { options, outcomes };
 }

@@ -1,5 +1,5 @@
 import { accessSync, constants, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseSubjectNames, type SubjectName } from '../services/shared/names.ts';
 import { KEY_SIZES, type KeySize } from './keys.ts';
@@ -52,9 +52,10 @@ const FLAGS = {
 export function parsePkiOptions(args: string[]): PkiOptions | undefined {
   const { values } = parseFlags(args);
   if (values.help) return undefined;
+  const method = parseMethod(values.method);
   return {
-    method: parseMethod(values.method),
-    out: parseOut(values.out),
+    method,
+    out: parseOut(values.out, method),
     days: parseDays(values.days),
     keySize: parseKeySize(values['key-size']),
     force: values.force,
@@ -107,20 +108,29 @@ function parseNames(flag: string, value: string): SubjectName[] {
   }
 }
 
-/** --out must be a directory we can write, or creatable under one; checked before anything is written. */
-function parseOut(value: string | undefined): string {
+/** The folders a method writes under --out. */
+export const FOLDERS: Record<Method, string[]> = { method1: ['ca', 'server', 'client'], method2: ['server', 'client'] };
+
+/**
+ * --out must lead to folders we can write, checked before anything is
+ * written: each identity folder that exists must be writable, and where one
+ * does not exist yet, the nearest existing directory above it. (--out itself
+ * need not be writable: in a container each identity folder is its own volume.)
+ */
+function parseOut(value: string | undefined, method: Method): string {
   if (value === undefined || value === '') throw new UsageError('--out DIR is required');
   const out = resolve(value);
-  let existing = out;
-  while (!exists(existing)) existing = dirname(existing);
-  if (!statSync(existing).isDirectory()) {
-    const what = existing === out ? `--out ${value} is a file, not a directory` : `--out ${value}: ${existing} is a file`;
-    throw new UsageError(what);
-  }
-  try {
-    accessSync(existing, constants.W_OK | constants.X_OK);
-  } catch (error) {
-    throw new UsageError(`--out ${value}: ${existing} is not writable (${(error as NodeJS.ErrnoException).code})`);
+  for (const folder of FOLDERS[method]) {
+    let existing = join(out, folder);
+    while (!exists(existing)) existing = dirname(existing);
+    if (!statSync(existing).isDirectory()) {
+      throw new UsageError(existing === out ? `--out ${value} is a file, not a directory` : `--out ${value}: ${existing} is a file`);
+    }
+    try {
+      accessSync(existing, constants.W_OK | constants.X_OK);
+    } catch (error) {
+      throw new UsageError(`--out ${value}: ${existing} is not writable (${(error as NodeJS.ErrnoException).code})`);
+    }
   }
   return out;
 }

@@ -406,6 +406,38 @@ describe('pki rejects bad input with one line, exit 2, and nothing written', () 
     assert.deepEqual(await readdir(dir), ['file']);
   });
 
+  it('leaves the mode of an existing --out alone (it may be /tmp)', async () => {
+    const dir = await temporaryDirectory();
+    await chmod(dir, 0o1777);
+    const result = await runPkiCommand('--method', 'method2', '--out', dir);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal((await stat(dir)).mode & 0o7777, 0o1777);
+  });
+
+  it('writes into writable identity folders under a read-only --out, as with one volume per identity', async () => {
+    const dir = await temporaryDirectory();
+    await chmod(dir, 0o755);
+    for (const folder of ['ca', 'server', 'client']) {
+      await mkdir(join(dir, folder));
+      if (process.getuid?.() === 0) await chown(join(dir, folder), UNPRIVILEGED, UNPRIVILEGED);
+    }
+    if (process.getuid?.() !== 0) await chmod(dir, 0o555);
+    const result = await runPkiCommandUnprivileged('--method', 'method1', '--out', dir);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /3 issued/);
+  });
+
+  it('refuses an identity folder that is not writable, naming it', async () => {
+    const dir = await temporaryDirectory();
+    await chmod(dir, 0o755);
+    await mkdir(join(dir, 'out', 'server'), { recursive: true });
+    if (process.getuid?.() === 0) await chown(join(dir, 'out'), UNPRIVILEGED, UNPRIVILEGED);
+    const result = await runPkiCommandUnprivileged('--method', 'method1', '--out', join(dir, 'out'));
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /^pki: --out .*\/out: .*\/out\/server is not writable \(EACCES\)/);
+    assert.deepEqual((await readdir(join(dir, 'out'))).sort(), ['server']);
+  });
+
   it('refuses an --out that is not writable', async () => {
     const dir = await temporaryDirectory();
     const locked = join(dir, 'locked');
