@@ -201,7 +201,7 @@ async function load(job: Omit<LoadJob, 'concurrency'> & { concurrency: number })
   const shares = Array.from({ length: workers }, (_, index) => Math.floor(job.concurrency / workers) + (index < job.concurrency % workers ? 1 : 0)).filter((share) => share > 0);
   const results = await Promise.all(
     shares.map(
-      (concurrency, index) =>
+      (concurrency) =>
         new Promise<LoadResult>((resolve, reject) => {
           const maxRequests = Math.ceil(job.maxRequests / shares.length);
           const ratePerSecond = job.ratePerSecond / shares.length;

@@ -24,6 +24,25 @@ const EXTENDED_KEY_USAGE: Record<Profile, { serverAuth?: true; clientAuth?: true
   'server+client': { serverAuth: true, clientAuth: true },
 };
 
+const DAY_MS = 24 * 60 * 60 * 1000;
+// Backdated so that a peer whose clock is a little behind still accepts a fresh certificate.
+const CLOCK_SKEW_MS = 5 * 60 * 1000;
+
+/** From a little before now, for `days` days. */
+export function validity(now: Date, days: number): Validity {
+  return { notBefore: new Date(now.getTime() - CLOCK_SKEW_MS), notAfter: new Date(now.getTime() + days * DAY_MS) };
+}
+
+/** The same range, ending no later than `notAfter` (a leaf never outlasts its CA). */
+export function clampTo(range: Validity, notAfter: Date): Validity {
+  return { notBefore: range.notBefore, notAfter: range.notAfter > notAfter ? notAfter : range.notAfter };
+}
+
+/** The first DNS name names the identity (its CN); the CN is only a label, TLS checks the SANs. */
+export function commonNameOf(names: readonly SubjectName[], fallback: string): string {
+  return names.find((name) => name.type === 'dns')?.value ?? fallback;
+}
+
 /** A root CA: may sign certificates (and CRLs), but no intermediate CAs below it (pathLen 0). */
 export function createCaCertificate(commonName: string, key: KeyObject, validity: Validity): string {
   const cert = newCertificate(commonName, key, validity);

@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import type { KeyObject } from 'node:crypto';
+import { CA_FILE, CERTIFICATE_FILE, KEY_FILE } from '../services/shared/tls-material.ts';
+import { privateKeyToPem } from './keys.ts';
 
 export const KEY_MODE = 0o600;
 export const CERTIFICATE_MODE = 0o644;
@@ -41,4 +44,12 @@ export async function readIfPresent(path: string): Promise<string | undefined> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
+}
+
+/** One identity's folder: its key, its certificate, and what it trusts. */
+export async function writeIdentity(dir: string, key: KeyObject, certificatePem: string, caPem: string): Promise<void> {
+  await ensureDirectory(dir, 0o755);
+  await writeFileAtomic(join(dir, KEY_FILE), privateKeyToPem(key), KEY_MODE);
+  await writeFileAtomic(join(dir, CERTIFICATE_FILE), certificatePem, CERTIFICATE_MODE);
+  await writeFileAtomic(join(dir, CA_FILE), caPem, CERTIFICATE_MODE);
 }

@@ -12,15 +12,14 @@ import {
   TlsMaterialError,
   type KeyPair,
 } from '../services/shared/tls-material.ts';
-import { createCaCertificate, createCsr, createSelfSigned, issueFromCsr, type Profile, type Validity } from './certificates.ts';
-import { CERTIFICATE_MODE, ensureDirectory, KEY_MODE, readIfPresent, writeFileAtomic } from './files.ts';
+import { clampTo, commonNameOf, createCaCertificate, createCsr, createSelfSigned, issueFromCsr, validity, type Profile } from './certificates.ts';
+import { CERTIFICATE_MODE, ensureDirectory, KEY_MODE, readIfPresent, writeFileAtomic, writeIdentity } from './files.ts';
 import { generateKey, keySupply, privateKeyToPem } from './keys.ts';
+import { ensureDemoIdentities } from './demo-identities.ts';
 import type { PkiOptions } from './options.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const RENEW_BEFORE_MS = 30 * DAY_MS;
-// Backdated so that a peer whose clock is a little behind still accepts a fresh certificate.
-const CLOCK_SKEW_MS = 5 * 60 * 1000;
 const CA_KEY_FILE = 'ca.key';
 
 /** One folder's fate in this run. */
@@ -28,7 +27,8 @@ export interface Outcome {
   identity: string;
   action: 'issued' | 'reused';
   reason: string;
-  certificate: CertificateSummary;
+  /** What the folder presents; undefined for a folder that presents nothing (it only trusts). */
+  certificate: CertificateSummary | undefined;
 }
 
 export interface PkiResult {
@@ -75,7 +75,8 @@ async function issueMethod1(options: PkiOptions, now: Date): Promise<Outcome[]> 
     certificate: summarizeCertificate(ca.certificate),
   };
   const leafOutcomes = await Promise.all(leaves.map((leaf) => ensureLeaf(leaf, ca, options, now, !existing, nextKey)));
-  return [caOutcome, ...leafOutcomes];
+  const demoOutcomes = options.withDemoIdentities ? await ensureDemoIdentities(options, ca, now, !existing) : [];
+  return [caOutcome, ...leafOutcomes, ...demoOutcomes];
 }
 
 /** The existing CA, or undefined when there is none; anything half-there or broken is refused. */
@@ -230,30 +231,10 @@ async function readLeaf(dir: string): Promise<{ pair: KeyPair } | { problem: str
   }
 }
 
-async function writeIdentity(dir: string, key: KeyObject, certificatePem: string, caPem: string): Promise<void> {
-  await ensureDirectory(dir, 0o755);
-  await writeFileAtomic(join(dir, KEY_FILE), privateKeyToPem(key), KEY_MODE);
-  await writeFileAtomic(join(dir, CERTIFICATE_FILE), certificatePem, CERTIFICATE_MODE);
-  await writeFileAtomic(join(dir, CA_FILE), caPem, CERTIFICATE_MODE);
-}
-
 async function writeIfChanged(path: string, data: string, mode: number): Promise<boolean> {
   if ((await readIfPresent(path)) === data) return false;
   await writeFileAtomic(path, data, mode);
   return true;
-}
-
-function validity(now: Date, days: number): Validity {
-  return { notBefore: new Date(now.getTime() - CLOCK_SKEW_MS), notAfter: new Date(now.getTime() + days * DAY_MS) };
-}
-
-function clampTo(range: Validity, notAfter: Date): Validity {
-  return { notBefore: range.notBefore, notAfter: range.notAfter > notAfter ? notAfter : range.notAfter };
-}
-
-/** The first DNS name names the identity (its CN); the CN is only a label, TLS checks the SANs. */
-function commonNameOf(names: readonly SubjectName[], fallback: string): string {
-  return names.find((name) => name.type === 'dns')?.value ?? fallback;
 }
 
 function unionOfNames(a: readonly SubjectName[], b: readonly SubjectName[]): SubjectName[] {

@@ -2,6 +2,7 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseSubjectNames, type SubjectName } from '../services/shared/names.ts';
+import { DEMO_FOLDERS } from './demo-folders.ts';
 import { KEY_SIZES, type KeySize } from './keys.ts';
 
 export type Method = 'method1' | 'method2';
@@ -16,6 +17,8 @@ export interface PkiOptions {
   caName: string;
   serverNames: SubjectName[];
   clientNames: SubjectName[];
+  /** Also issue the material of the failure demo (method1 only); never on by default. */
+  withDemoIdentities: boolean;
 }
 
 /** Bad input: the message is one line that names the flag and the problem. */
@@ -34,6 +37,10 @@ export const USAGE = `usage: npm run pki -- --method method1|method2 --out DIR [
   --ca-name CN         the CA's common name (default selfCA)
   --server-names LIST  the server's DNS names and IPs (default server,localhost,127.0.0.1,::1)
   --client-names LIST  the client's names (default client)
+  --with-demo-identities
+                       method1 only: also issue the failure demo's client material into
+                       DIR/demo-* (no certificate, rogue CA, expired, wrong key usage,
+                       not allowed, wrong server name, untrusted server); see the README
   --help               show this text`;
 
 const FLAGS = {
@@ -45,6 +52,7 @@ const FLAGS = {
   'ca-name': { type: 'string', default: 'selfCA' },
   'server-names': { type: 'string', default: 'server,localhost,127.0.0.1,::1' },
   'client-names': { type: 'string', default: 'client' },
+  'with-demo-identities': { type: 'boolean', default: false },
   help: { type: 'boolean', default: false },
 } as const;
 
@@ -53,9 +61,12 @@ export function parsePkiOptions(args: string[]): PkiOptions | undefined {
   const { values } = parseFlags(args);
   if (values.help) return undefined;
   const method = parseMethod(values.method);
+  const withDemoIdentities = values['with-demo-identities'];
+  if (withDemoIdentities && method !== 'method1') throw new UsageError('--with-demo-identities needs --method method1 (the demo fails against its CA)');
   return {
     method,
-    out: parseOut(values.out, method),
+    withDemoIdentities,
+    out: parseOut(values.out, method, withDemoIdentities),
     days: parseDays(values.days),
     keySize: parseKeySize(values['key-size']),
     force: values.force,
@@ -117,10 +128,10 @@ export const FOLDERS: Record<Method, string[]> = { method1: ['ca', 'server', 'cl
  * does not exist yet, the nearest existing directory above it. (--out itself
  * need not be writable: in a container each identity folder is its own volume.)
  */
-function parseOut(value: string | undefined, method: Method): string {
+function parseOut(value: string | undefined, method: Method, withDemoIdentities: boolean): string {
   if (value === undefined || value === '') throw new UsageError('--out DIR is required');
   const out = resolve(value);
-  for (const folder of FOLDERS[method]) {
+  for (const folder of [...FOLDERS[method], ...(withDemoIdentities ? DEMO_FOLDERS : [])]) {
     let existing = join(out, folder);
     while (!exists(existing)) existing = dirname(existing);
     if (!statSync(existing).isDirectory()) {

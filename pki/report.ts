@@ -5,7 +5,8 @@ import type { Outcome, PkiResult } from './issue.ts';
 export function formatReport(result: PkiResult): string {
   const { options, outcomes } = result;
   const lines = [`${options.method} → ${options.out} (RSA-${options.keySize}, ${options.days} days)`];
-  for (const outcome of outcomes) lines.push(...formatOutcome(outcome));
+  const width = Math.max(...outcomes.map((outcome) => outcome.identity.length)) + 2;
+  for (const outcome of outcomes) lines.push(...formatOutcome(outcome, width));
   const issued = outcomes.filter((outcome) => outcome.action === 'issued').length;
   lines.push(
     issued === 0
@@ -15,11 +16,13 @@ export function formatReport(result: PkiResult): string {
   return lines.join('\n');
 }
 
-function formatOutcome({ identity, action, reason, certificate }: Outcome): string[] {
+function formatOutcome({ identity, action, reason, certificate }: Outcome, width: number): string[] {
+  const header = `  ${identity.padEnd(width)}${action.padEnd(8)}(${reason})`;
+  if (certificate === undefined) return [header];
   return [
-    `  ${identity.padEnd(8)}${action.padEnd(8)}(${reason})`,
-    `  ${''.padEnd(8)}${describe(certificate)}`,
-    `  ${''.padEnd(8)}valid ${day(certificate.validFrom)} → ${day(certificate.validTo)}  SHA-256 ${certificate.fingerprint256}`,
+    header,
+    `  ${''.padEnd(width)}${describe(certificate)}`,
+    `  ${''.padEnd(width)}valid ${day(certificate.validFrom)} → ${day(certificate.validTo)}  SHA-256 ${certificate.fingerprint256}`,
   ];
 }
 

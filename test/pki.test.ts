@@ -230,6 +230,73 @@ describe('pki method2: one self-signed certificate shared by both sides', () => 
   });
 });
 
+describe('pki --with-demo-identities: the failure demo material, on request only', () => {
+  let out: string;
+  let firstRun: string;
+  const verify = (caFile: string, file: string, purpose = 'sslclient') => openssl('verify', '-CAfile', caFile, '-purpose', purpose, file);
+  before(async () => {
+    out = join(await temporaryDirectory(), 'out');
+    const result = await runPkiCommand('--method', 'method1', '--out', out, '--with-demo-identities');
+    assert.equal(result.code, 0, result.stderr);
+    firstRun = result.stdout;
+  });
+
+  it('is off by default', async () => {
+    const plain = join(await temporaryDirectory(), 'out');
+    await runPkiCommand('--method', 'method1', '--out', plain);
+    assert.deepEqual((await readdir(plain)).sort(), ['ca', 'client', 'server']);
+  });
+
+  it('writes one folder per scenario, each with only its own material and never a CA key', async () => {
+    const caKey = await readFile(join(out, 'ca', 'ca.key'), 'utf8');
+    const folders = (await readdir(out)).filter((name) => name.startsWith('demo-')).sort();
+    assert.deepEqual(folders, ['demo-expired', 'demo-no-cert', 'demo-not-allowed', 'demo-rogue-ca', 'demo-untrusted-server', 'demo-wrong-name', 'demo-wrong-usage']);
+    for (const folder of folders) {
+      const files = (await readdir(join(out, folder))).sort();
+      assert.deepEqual(files, folder === 'demo-no-cert' ? ['ca.crt'] : ['ca.crt', 'tls.crt', 'tls.key'], folder);
+      for (const file of files) assert.notEqual(await readFile(join(out, folder, file), 'utf8'), caKey);
+    }
+    assert.notEqual(await readFile(join(out, 'demo-wrong-usage', 'tls.key'), 'utf8'), await readFile(join(out, 'server', 'tls.key'), 'utf8'), 'the real server key stays in server/');
+  });
+
+  it('issues material that fails exactly as each scenario says (openssl as the oracle)', async () => {
+    const ca = join(out, 'ca', 'ca.crt');
+    const demo = (scenario: string, file = 'tls.crt') => join(out, `demo-${scenario}`, file);
+    const rogue = await verify(ca, demo('rogue-ca'));
+    assert.notEqual(rogue.code, 0);
+    assert.match(rogue.stdout + rogue.stderr, /certificate signature failure|unable to get local issuer/);
+    assert.equal((await cert(demo('rogue-ca'))).issuer, (await cert(ca)).subject, 'same issuer name as our CA');
+    const expired = await verify(ca, demo('expired'));
+    assert.match(expired.stdout + expired.stderr, /certificate has expired/);
+    const wrongUsage = await verify(ca, demo('wrong-usage'));
+    assert.match(wrongUsage.stdout + wrongUsage.stderr, /unsuitable certificate purpose/);
+    assert.equal((await verify(ca, demo('not-allowed'))).code, 0);
+    assert.equal((await cert(demo('not-allowed'))).subject.trim(), 'CN=intruder');
+    assert.equal((await verify(ca, demo('wrong-name'))).code, 0);
+    assert.equal((await verify(ca, demo('untrusted-server'))).code, 0, 'the server would accept this client');
+    const serverSeenByIt = await verify(demo('untrusted-server', 'ca.crt'), join(out, 'server', 'tls.crt'), 'sslserver');
+    assert.notEqual(serverSeenByIt.code, 0, 'but it does not trust the server');
+    assert.equal(await readFile(demo('no-cert', 'ca.crt'), 'utf8'), await readFile(ca, 'utf8'));
+  });
+
+  it('reports them apart from the real identities, and keeps them on a rerun', async () => {
+    assert.match(firstRun, /demo-expired +issued +\(new CA; signed by our CA, expired yesterday\)/);
+    assert.match(firstRun, /demo-no-cert +issued +\(new CA; trusts the CA, presents nothing\)/);
+    const before = await snapshot(out);
+    const again = await runPkiCommand('--method', 'method1', '--out', out, '--with-demo-identities');
+    assert.match(again.stdout, /Nothing changed/);
+    assert.deepEqual(await snapshot(out), before);
+  });
+
+  it('is refused with method2', async () => {
+    const dir = await temporaryDirectory();
+    const result = await runPkiCommand('--method', 'method2', '--out', join(dir, 'out'), '--with-demo-identities');
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /^pki: --with-demo-identities needs --method method1/);
+    assert.deepEqual(await readdir(dir), []);
+  });
+});
+
 describe('pki reruns: the CA is kept, only stale leaves are re-issued', () => {
   it('keeps every file on a rerun with the same options, and says so', async () => {
     const out = join(await temporaryDirectory(), 'out');
