@@ -25,6 +25,7 @@ describe('the client process', () => {
     assert.equal(result.code, 0, result.stdout + result.stderr);
     const lines = result.stdout.trim().split('\n');
     assert.match(lines[0] ?? '', /^client: +https:\/\/localhost:\d+\/ as CN=client, trusting CN=selfCA$/);
+    assert.match(result.stdout, /^conn: +127\.0\.0\.1:\d+ → 127\.0\.0\.1:\d+$/m);
     assert.match(result.stdout, /^server: +CN=server · issuer CN=selfCA · DNS:server, DNS:localhost, IP:127\.0\.0\.1, IP:::1$/m);
     assert.match(result.stdout, /^ +SHA-256 ([0-9A-F]{2}:){31}[0-9A-F]{2}$/m);
     assert.match(result.stdout, /^tls: +TLSv1\.3 TLS_AES_\d+_GCM_SHA\d+$/m);

@@ -99,6 +99,8 @@ describe('method1: every refused handshake, with the client diagnosis and the se
     const seen = server.log.events.length;
     const result = await clientExchange(dir, server.url());
     const logged = await server.log.waitFor((event) => handshakeFailure(event) && server.log.events.indexOf(event) >= seen);
+    // The server's line is about this very connection: its peer port is our local port.
+    assert.equal(`${logged['remote']}:${logged['remotePort']}`, result.connection?.local);
     return { client: result.failure?.code, server: logged['reason'], code: logged['code'] };
   }
 

@@ -11,6 +11,8 @@ export interface Exchange {
   server: CertificateSummary | undefined;
   protocol: string | undefined;
   cipher: string | undefined;
+  /** Our end and the server's end of the last TCP connection, as "address:port". */
+  connection: { local: string; remote: string } | undefined;
   status: number | undefined;
   statusMessage: string | undefined;
   body: string | undefined;
@@ -26,6 +28,7 @@ export interface Exchange {
 export async function exchange(config: ClientConfig, material: Trust & Partial<TlsMaterial>): Promise<Exchange> {
   let serverCertificate: PeerCertificate | undefined;
   let session: { protocol: string | undefined; cipher: string | undefined } = { protocol: undefined, cipher: undefined };
+  let connection: Exchange['connection'];
   let attempts = 0;
   const startedAt = Date.now();
   const request = got(config.url, {
@@ -55,17 +58,22 @@ export async function exchange(config: ClientConfig, material: Trust & Partial<T
   });
   request.on('request', (clientRequest) => {
     attempts++;
-    clientRequest.once('socket', (socket: TLSSocket) =>
+    clientRequest.once('socket', (socket: TLSSocket) => {
+      // The TCP connection's two ends: what the server's log names this connection by.
+      socket.once('connect', () => {
+        connection = { local: `${socket.localAddress}:${socket.localPort}`, remote: `${socket.remoteAddress}:${socket.remotePort}` };
+      });
       socket.once('secureConnect', () => {
         session = { protocol: socket.getProtocol() ?? undefined, cipher: socket.getCipher().standardName };
-      }),
-    );
+      });
+    });
   });
   try {
     const response = await request;
     return {
       server: summarize(serverCertificate),
       ...session,
+      connection,
       status: response.statusCode,
       statusMessage: response.statusMessage,
       body: response.body,
@@ -80,7 +88,7 @@ export async function exchange(config: ClientConfig, material: Trust & Partial<T
       serverNames: summarize(serverCertificate)?.subjectAltNames,
       timeoutMs: config.timeoutMs,
     });
-    return { server: summarize(serverCertificate), ...session, status: undefined, statusMessage: undefined, body: undefined, attempts, failure };
+    return { server: summarize(serverCertificate), ...session, connection, status: undefined, statusMessage: undefined, body: undefined, attempts, failure };
   }
 }
 

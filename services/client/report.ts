@@ -9,6 +9,7 @@ export function formatExchange(config: ClientConfig, material: Trust & Partial<T
   lines.push(`client:  ${config.url.href} as ${us}, trusting ${material.ca.map((ca) => ca.subject.trim()).join(', ')}`);
   for (const warning of warnings) lines.push(`warning: our tls.crt is ${warning}; the server will likely refuse it`);
   if (result.attempts > 1) lines.push(`retry:   reached the server after ${result.attempts} attempts`);
+  if (result.connection !== undefined) lines.push(`conn:    ${result.connection.local} → ${result.connection.remote}`);
   if (result.server !== undefined) {
     const server = result.server;
     lines.push(`server:  ${server.subject} · issuer ${server.issuer} · ${server.subjectAltNames.join(', ')}`);

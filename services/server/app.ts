@@ -35,6 +35,7 @@ export function createApp({ allowedClients, log }: AppOptions): Koa<State> {
       status: ctx.status,
       ms: Math.round((performance.now() - started) * 100) / 100,
       remote: ctx.socket.remoteAddress,
+      remotePort: ctx.socket.remotePort,
       ...(ctx.state.reason === undefined ? {} : { reason: ctx.state.reason }),
     });
   });
