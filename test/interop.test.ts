@@ -28,11 +28,28 @@ describe('curl and openssl s_client against our server', () => {
     assert.equal(result.stdout, 'Hello client, from server (mTLS verified)\n');
   });
 
+  it('negotiates TLS 1.3 by default, accepts a TLS 1.2 client, and refuses TLS 1.1', async () => {
+    const client = (file: string) => join(out, 'client', file);
+    const tlsArgs = ['-sS', '-o', '/dev/null', '-w', '%{ssl_verify_result}', '--cert', client('tls.crt'), '--key', client('tls.key'), '--cacert', client('ca.crt')];
+    const tls12 = await run('curl', [...tlsArgs, '--tls-max', '1.2', '-v', server.url()]);
+    assert.equal(tls12.code, 0, tls12.stderr);
+    assert.match(tls12.stderr, /SSL connection using TLSv1\.2/);
+    const tls13 = await run('curl', [...tlsArgs, '-v', server.url()]);
+    assert.match(tls13.stderr, /SSL connection using TLSv1\.3/);
+    const before = server.log.events.length;
+    const tls11 = await run('openssl', ['s_client', '-connect', `127.0.0.1:${server.port}`, '-tls1_1', '-cert', client('tls.crt'), '-key', client('tls.key')], { input: '' });
+    assert.notEqual(tls11.code, 0);
+    assert.match(tls11.stdout + tls11.stderr, /no protocols available|unsupported protocol|alert protocol version|wrong version/i);
+    const refused = await server.log.waitFor((event) => event.event === 'handshake_failed' && server.log.events.indexOf(event) >= before);
+    assert.equal(refused['reason'], 'TLS version too old (TLS 1.2 is the minimum)');
+  });
+
   it('curl without a certificate is refused in the handshake', async () => {
+    const before = server.log.events.length;
     const result = await run('curl', ['-sS', '--cacert', join(out, 'client', 'ca.crt'), server.url()]);
     assert.notEqual(result.code, 0);
     assert.match(result.stderr, /alert|certificate required|handshake/i);
-    const logged = await server.log.waitFor((event) => event.event === 'handshake_failed');
+    const logged = await server.log.waitFor((event) => event.event === 'handshake_failed' && server.log.events.indexOf(event) >= before);
     assert.equal(logged['reason'], 'peer did not return a certificate');
   });
 
