@@ -40,14 +40,14 @@ export async function startServer(config: ServerConfig, material: TlsMaterial, l
   // A refused handshake destroys the socket, and its peer address with it: note it on arrival.
   const addresses = new WeakMap<Socket, { remote?: string; remotePort?: number }>();
   server.on('connection', (raw: Socket) => addresses.set(raw, { remote: raw.remoteAddress, remotePort: raw.remotePort }));
+  // The certificate a refused client presented is gone too (Node frees it with the socket): the
+  // reason and the address are what can be logged.
   server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: TLSSocket) => {
-    const peer = socket.getPeerX509Certificate();
     // Node keeps the TCP socket a server-side TLSSocket wraps in `_parent`.
     const raw = (socket as TLSSocket & { _parent?: Socket })._parent;
     log.warn('handshake_failed', {
       ...handshakeFailureReason(error, socket),
       ...(raw === undefined ? {} : addresses.get(raw)),
-      ...(peer === undefined ? {} : { peerSubject: peer.subject.trim(), peerIssuer: peer.issuer.trim() }),
     });
   });
 
