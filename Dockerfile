@@ -50,7 +50,10 @@ COPY --from=deps-pki /deps/node_modules node_modules
 COPY pki pki
 # Mount points owned by node: Docker gives an empty new named volume the
 # owner of the image directory it is mounted on, so node can write into it.
-RUN install -d -o node -g node /out /out/ca /out/server /out/client "$NODE_COMPILE_CACHE"
+# The demo-* folders are the failure demo's (--with-demo-identities).
+RUN install -d -o node -g node /out /out/ca /out/server /out/client "$NODE_COMPILE_CACHE" \
+      /out/demo-no-cert /out/demo-rogue-ca /out/demo-expired /out/demo-wrong-usage \
+      /out/demo-not-allowed /out/demo-wrong-name /out/demo-untrusted-server
 # node, as a number so that a runtime can check it is not root.
 USER 1000:1000
 RUN node pki/main.ts --help >/dev/null
