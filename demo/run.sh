@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # `make demo`: run method1 and method2 end to end with Docker Compose and
-# print a short report: what the PKI issued, what the client saw, PASS/FAIL.
-# Exits 1 if a method failed. Needs only Docker (no Node on the host).
+# print a short report: what the PKI issued, what the client saw, PASS/FAIL;
+# then every failure scenario against method1's server, as one table
+# (demo/failures-table.sh). Exits 1 if a method failed or a scenario did not
+# fail as it must. Needs only Docker (no Node on the host).
 #
 # Runs under its own project name with a free host port, so it neither
 # touches nor collides with a `make up-method1` that is running; removes
@@ -17,7 +19,7 @@ export SERVER_PUBLISH=9443
 compose() { "${COMPOSE[@]}" -p "$PROJECT" "$@"; }
 
 teardown() {
-  compose --profile method1 --profile method2 down --volumes --remove-orphans >>"$LOG" 2>&1
+  compose --profile method1 --profile method2 --profile failures down --volumes --remove-orphans >>"$LOG" 2>&1
   rm -f "$LOG"
 }
 trap teardown EXIT
@@ -42,6 +44,15 @@ identities() {
 fingerprint() {
   awk -v who="$1" '$1 == who && /(issued|reused)/ { found = 1; next }
                    found && /SHA-256/ { print $NF; exit }'
+}
+
+# The failure demo's folders from the PKI report, one line each: the
+# scenario and what its client holds (the report's reason, after why it was
+# issued or kept and "; ").
+demo_material() {
+  sed -n 's/^  demo-\([a-z-]*\)  *[a-z]*  *([^;]*; \(.*\))$/\1|\2/p' | while IFS='|' read -r scenario holds; do
+    printf '    %-17s %s\n' "$scenario" "$holds"
+  done
 }
 
 # The server's JSON request log, as "client <name>: GET / → 200".
@@ -98,18 +109,44 @@ run_method() {
   return 1
 }
 
+run_failures() {
+  local started=0
+  echo
+  echo "== failures: clients that method1's server must refuse, one container each"
+  echo "   (compose --profile failures: pki-failures → server-failures → client-<scenario>,"
+  echo "    each client mounting only its own volume)"
+  compose --profile failures up -d >>"$LOG" 2>&1 || started=$?
+
+  echo
+  echo "  The PKI container (--with-demo-identities), on method1's volumes:"
+  service_output pki-failures | identities
+  service_output pki-failures | demo_material
+  if [ "$started" -ne 0 ]; then
+    echo
+    echo "  Compose could not start everything; it said:"
+    tail -n 5 "$LOG" | sed 's/^/    /'
+  fi
+  echo
+  "$(dirname "$0")/failures-table.sh" "$PROJECT" && [ "$started" -eq 0 ]
+}
+
 echo "mTLS demo: a PKI container issues certificates, a server and a client container"
 echo "authenticate each other with them over a private Docker network."
 
 failed=0
 run_method method1 "a private CA signs one certificate per identity" "" || failed=$((failed + 1))
-compose --profile method1 down --volumes >>"$LOG" 2>&1
+# The volumes stay: the failure scenarios face this very CA and server.
+compose --profile method1 down >>"$LOG" 2>&1
 run_method method2 "one self-signed certificate, presented and trusted by both sides" "-method2" || failed=$((failed + 1))
+# Every profile's server answers to `server` on the one network: one at a
+# time. (No --volumes: it would remove every volume of the project.)
+compose --profile method2 down >>"$LOG" 2>&1
+run_failures || failed=$((failed + 1))
 
 echo
 if [ "$failed" -eq 0 ]; then
-  echo "PASS: both methods completed a mutual TLS handshake."
+  echo "PASS: both methods completed a mutual TLS handshake, and mTLS refused every client it must."
   exit 0
 fi
-echo "FAIL: $failed of 2 methods failed."
+echo "FAIL: $failed of 3 parts failed (method1, method2, failures)."
 exit 1
