@@ -10,12 +10,11 @@ import {
   buildImages,
   compose,
   composeContainerId,
+  describeWithDocker,
   dockerApi,
-  dockerProblem,
   exitCodeOf,
   FIND_BYTES_SCRIPT,
   HardenedContainer,
-  HOW_TO_GET_DOCKER,
   imageName,
   inspect,
   logsOf,
@@ -112,298 +111,288 @@ function probeWithoutCertificate(host: string, port: number): Promise<{ subject:
   });
 }
 
-const inCi = ['true', '1'].includes(process.env['CI'] ?? '');
-const problem = await dockerProblem();
+await describeWithDocker('containers', () => {
+  const tag = uniqueName('test');
+  const env = { IMAGE_TAG: tag };
 
-if (problem !== undefined && inCi) {
-  // In CI a missing engine fails the run: a skipped suite would pass unnoticed.
-  describe('containers', () => {
-    it('need a Docker engine with Compose v2 in CI', () => assert.fail(`${problem}; ${HOW_TO_GET_DOCKER}`));
+  before(async () => {
+    const started = Date.now();
+    await buildImages(tag);
+    console.log(`# images built in ${((Date.now() - started) / 1000).toFixed(1)} s (NODE_IMAGE=${process.env['NODE_IMAGE'] ?? 'default'})`);
   });
-} else {
-  describe('containers', { skip: problem === undefined ? false : `${problem}; ${HOW_TO_GET_DOCKER}` }, () => {
-    const tag = uniqueName('test');
-    const env = { IMAGE_TAG: tag };
+  after(() => removeImages(tag));
+
+  describe('docker compose: both profiles, one after the other, in one project', () => {
+    const project = uniqueName('mtls-test');
+    after(async () => {
+      const down = await compose(['-p', project, '--profile', 'method1', '--profile', 'method2', 'down', '--volumes', '--remove-orphans'], env);
+      assert.equal(down.code, 0, down.stderr);
+    });
+
+    for (const profile of PROFILES) {
+      const { method, suffix } = profile;
+      describe(`--profile ${method}`, () => {
+        let environment: StartedDockerComposeEnvironment;
+        let firstPkiOutput = '';
+
+        before(async () => {
+          environment = await new DockerComposeEnvironment(ROOT, 'docker-compose.yml')
+            .withProjectName(project)
+            .withProfiles(method)
+            .withEnvironment({ ...env, ...PUBLISH_ON_FREE_PORT })
+            .up();
+          firstPkiOutput = await logsOf(await composeContainerId(project, `pki${suffix}`));
+        });
+        // The volumes stay: the next profile must not see them, and the project's after() removes them.
+        after(() => environment.down({ removeVolumes: false }));
+
+        it('up: the PKI issues, the server starts once healthy, the client verifies it and is verified', async () => {
+          const [run, ...more] = pkiRuns(firstPkiOutput);
+          assert.equal(more.length, 0, 'the PKI ran exactly once');
+          assert.ok(run !== undefined && run.size > 0, firstPkiOutput);
+          for (const [identity, { action }] of run) assert.equal(action, 'issued', `${identity}: ${firstPkiOutput}`);
+
+          const client = await composeContainerId(project, `client${suffix}`);
+          const exitCode = await exitCodeOf(client);
+          const output = await logsOf(client);
+          assert.equal(exitCode, 0, output);
+          const lines = output.trim().split('\n');
+          assert.equal(lines[0], `client:  https://server:9443/ as ${profile.client}, trusting ${profile.issuer}`);
+          assert.ok(lines.some((line) => line.startsWith(`server:  ${profile.server} · issuer ${profile.issuer} · DNS:server`)), output);
+          assert.ok(lines.includes('http:    200 OK'), output);
+          assert.equal(lines.at(-1), OK);
+
+          const serverLog = await logsOf(await composeContainerId(project, `server${suffix}`));
+          const requests = events(serverLog, 'request');
+          assert.deepEqual(
+            requests.map(({ client, path, status }) => ({ client, path, status })),
+            [{ client: profile.client.slice(3), path: '/', status: 200 }],
+          );
+        });
+
+        it('publishes the server on the host, where a client without a certificate is refused', async () => {
+          const server = environment.getContainer(`server${suffix}-1`);
+          const probe = await probeWithoutCertificate(server.getHost(), server.getMappedPort(9443));
+          assert.deepEqual(probe, { subject: profile.server, error: 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED' });
+        });
+
+        it('mounts in each container only its own volumes, read-only but for the PKI', async () => {
+          for (const [service, expected] of Object.entries(profile.mounts)) {
+            const { Mounts } = await inspect(await composeContainerId(project, service));
+            const mounts = Mounts.map((mount) => `${mount.Name?.replace(`${project}_`, '')}:${mount.Destination}:${mount.RW ? 'rw' : 'ro'}`);
+            assert.deepEqual(mounts.sort(), expected, service);
+          }
+        });
+
+        it('runs every container read-only, without capabilities or privilege gain, as uid 1000, under an init', async () => {
+          for (const service of Object.keys(profile.mounts)) {
+            const { HostConfig, Config } = await inspect(await composeContainerId(project, service));
+            assert.deepEqual(
+              {
+                readOnly: HostConfig.ReadonlyRootfs,
+                capDrop: HostConfig.CapDrop,
+                securityOpt: HostConfig.SecurityOpt,
+                init: HostConfig.Init,
+                user: Config.User,
+              },
+              { readOnly: true, capDrop: ['ALL'], securityOpt: ['no-new-privileges:true'], init: true, user: '1000:1000' },
+              service,
+            );
+          }
+          const server = environment.getContainer(`server${suffix}-1`);
+          assert.deepEqual(
+            (await processUids(server.getId())).map(({ uid, command }) => `${uid} ${command}`),
+            ['1000 /sbin/docker-init -- node services/server/main.ts', '1000 node services/server/main.ts'],
+          );
+          const status = await server.exec(['cat', '/proc/1/status']);
+          assert.match(status.output, /^CapEff:\s+0+$/m);
+          assert.match(status.output, /^NoNewPrivs:\s+1$/m);
+          const writes = await server.exec(['node', '-e', TRY_WRITE_SCRIPT, '/', '/app', '/tmp', '/home/node', '/tls']);
+          assert.deepEqual(writes.output.trim().split('\n'), ['/ EROFS', '/app EROFS', '/tmp EROFS', '/home/node EROFS', '/tls EROFS']);
+        });
+
+        it('up again keeps the CA and every certificate (the PKI rerun rules)', async () => {
+          const up = await compose(['-p', project, '--profile', method, 'up', '-d'], env);
+          assert.equal(up.code, 0, up.stderr);
+          const pki = await composeContainerId(project, `pki${suffix}`);
+          assert.equal(await exitCodeOf(pki), 0);
+          const [first, second, ...more] = pkiRuns(await logsOf(pki));
+          assert.equal(more.length, 0);
+          assert.ok(first !== undefined && second !== undefined);
+          for (const [identity, issued] of first) {
+            assert.deepEqual(second.get(identity), { action: 'reused', fingerprint: issued.fingerprint }, identity);
+          }
+          const client = await composeContainerId(project, `client${suffix}`);
+          assert.equal(await exitCodeOf(client), 0);
+        });
+
+        it('run --rm client exits with the client exit code: 0 served, 1 failed exchange, 2 bad configuration', async () => {
+          const run = (...args: string[]) => compose(['-p', project, '--profile', method, 'run', '--rm', ...args, `client${suffix}`], env);
+          const served = await run();
+          assert.equal(served.code, 0, served.stderr);
+          assert.equal(served.stdout.trim().split('\n').at(-1), OK);
+          const refused = await run('-e', 'SERVER_URL=https://localhost:9443/', '-e', 'WAIT_FOR_SERVER_MS=0');
+          assert.equal(refused.code, 1, refused.stderr);
+          assert.match(refused.stdout, /^result: {2}FAILED CONNECTION_REFUSED: /m);
+          const misconfigured = await run('-e', 'TLS_DIR=/nowhere');
+          assert.equal(misconfigured.code, 2);
+          assert.match(misconfigured.stderr, /^client: \/nowhere\/ca\.crt: missing$/m);
+        });
+      });
+    }
+  });
+
+  describe('by hand: GenericContainer on a Network, method1', () => {
+    const name = uniqueName('mtls-test');
+    const volumes = { ca: `${name}-ca`, server: `${name}-server`, client: `${name}-client`, nocert: `${name}-nocert` };
+    const containers: StartedTestContainer[] = [];
+    let network: StartedNetwork;
+    let server: StartedTestContainer;
+
+    /** A one-shot container, removed after the suite. */
+    async function oneShot(container: HardenedContainer): Promise<Run> {
+      const run = await runToExit(container);
+      containers.push(run.container);
+      return run;
+    }
+
+    function client(tlsVolume: string): HardenedContainer {
+      return new HardenedContainer(imageName('client', tag)).withNetwork(network).withBindMounts([{ source: tlsVolume, target: '/tls', mode: 'ro' }]);
+    }
 
     before(async () => {
-      const started = Date.now();
-      await buildImages(tag);
-      console.log(`# images built in ${((Date.now() - started) / 1000).toFixed(1)} s (NODE_IMAGE=${process.env['NODE_IMAGE'] ?? 'default'})`);
+      network = await new Network().start();
+      const pki = await oneShot(
+        new HardenedContainer(imageName('pki', tag))
+          .withTmpFs({ '/out': 'uid=1000,gid=1000,mode=0755,size=64k' })
+          .withBindMounts([
+            { source: volumes.ca, target: '/out/ca' },
+            { source: volumes.server, target: '/out/server' },
+            { source: volumes.client, target: '/out/client' },
+          ])
+          .withCommand(['--method', 'method1', '--out', '/out']),
+      );
+      assert.equal(pki.exitCode, 0, pki.output);
+      server = await new HardenedContainer(imageName('server', tag))
+        .withNetwork(network)
+        .withNetworkAliases('server')
+        .withBindMounts([{ source: volumes.server, target: '/tls', mode: 'ro' }])
+        .withEnvironment({ ALLOWED_CLIENTS: 'client' })
+        .withWaitStrategy(Wait.forHealthCheck())
+        .start();
+      containers.push(server);
     });
-    after(() => removeImages(tag));
+    after(async () => {
+      for (const container of containers) await container.stop({ timeout: 10_000 });
+      await network?.stop();
+      await removeVolumes(Object.values(volumes));
+    });
 
-    describe('docker compose: both profiles, one after the other, in one project', () => {
-      const project = uniqueName('mtls-test');
-      after(async () => {
-        const down = await compose(['-p', project, '--profile', 'method1', '--profile', 'method2', 'down', '--volumes', '--remove-orphans'], env);
-        assert.equal(down.code, 0, down.stderr);
-      });
+    it('serves the client that presents its certificate', async () => {
+      const { exitCode, output } = await oneShot(client(volumes.client));
+      assert.equal(exitCode, 0, output);
+      assert.equal(output.trim().split('\n').at(-1), OK);
+    });
 
-      for (const profile of PROFILES) {
-        const { method, suffix } = profile;
-        describe(`--profile ${method}`, () => {
-          let environment: StartedDockerComposeEnvironment;
-          let firstPkiOutput = '';
+    it('refuses a client container without a certificate', async () => {
+      // A volume with the client's ca.crt alone: it trusts the server but has nothing to present.
+      const copy = await oneShot(
+        new HardenedContainer(imageName('client', tag))
+          .withBindMounts([
+            { source: volumes.client, target: '/src', mode: 'ro' },
+            { source: volumes.nocert, target: '/tls' },
+          ])
+          .withEntrypoint(['cp', '/src/ca.crt', '/tls/ca.crt']),
+      );
+      assert.equal(copy.exitCode, 0, copy.output);
+      const { exitCode, output } = await oneShot(client(volumes.nocert));
+      assert.equal(exitCode, 1, output);
+      assert.match(output, /^client: {2}https:\/\/server:9443\/ as no client certificate, trusting CN=selfCA$/m);
+      assert.match(output, /^result: {2}FAILED CERTIFICATE_REQUIRED: /m);
+      const refusals = events(await logsOf(server.getId()), 'handshake_failed');
+      assert.deepEqual(
+        refusals.map(({ reason }) => reason),
+        ['peer did not return a certificate'],
+      );
+    });
 
-          before(async () => {
-            environment = await new DockerComposeEnvironment(ROOT, 'docker-compose.yml')
-              .withProjectName(project)
-              .withProfiles(method)
-              .withEnvironment({ ...env, ...PUBLISH_ON_FREE_PORT })
-              .up();
-            firstPkiOutput = await logsOf(await composeContainerId(project, `pki${suffix}`));
-          });
-          // The volumes stay: the next profile must not see them, and the project's after() removes them.
-          after(() => environment.down({ removeVolumes: false }));
+    it('the server container cannot read the CA key or the client key, anywhere', async () => {
+      const { Mounts } = await inspect(server.getId());
+      assert.deepEqual(
+        Mounts.map(({ Name, Destination, RW }) => ({ Name, Destination, RW })),
+        [{ Name: volumes.server, Destination: '/tls', RW: false }],
+      );
+      // The keys, read by a container that mounts every volume (as only the PKI does).
+      const keys = await oneShot(
+        new HardenedContainer(imageName('pki', tag))
+          .withBindMounts([
+            { source: volumes.ca, target: '/out/ca', mode: 'ro' },
+            { source: volumes.server, target: '/out/server', mode: 'ro' },
+            { source: volumes.client, target: '/out/client', mode: 'ro' },
+          ])
+          .withEntrypoint(['cat', '/out/ca/ca.key', '/out/client/tls.key', '/out/server/tls.key']),
+      );
+      const pems = keys.output.match(/-----BEGIN PRIVATE KEY-----[\s\S]+?-----END PRIVATE KEY-----\n/g) ?? [];
+      assert.equal(pems.length, 3, keys.output);
+      // Each key as text (one line of its PEM) and as bytes (a slice of its DER).
+      const needles = pems.flatMap((pem) => [
+        Buffer.from(pem.split('\n')[10] ?? '').toString('hex'),
+        createPrivateKey(pem).export({ type: 'pkcs8', format: 'der' }).subarray(200, 232).toString('hex'),
+      ]);
+      const scan = await server.exec(['node', '-e', FIND_BYTES_SCRIPT, ...needles]);
+      assert.equal(scan.exitCode, 0, scan.output);
+      const key = ['CA key', 'client key', 'server key'];
+      const found = new Set(
+        scan.output
+          .trim()
+          .split('\n')
+          .filter((line) => line !== '')
+          .map((line) => `${key[Math.floor(Number(line.split(' ')[0]) / 2)]} in ${line.split(' ')[1]}`),
+      );
+      // The scan does find keys: the server's own, where it belongs. Nothing else.
+      assert.deepEqual([...found], ['server key in /tls/tls.key']);
+    });
 
-          it('up: the PKI issues, the server starts once healthy, the client verifies it and is verified', async () => {
-            const [run, ...more] = pkiRuns(firstPkiOutput);
-            assert.equal(more.length, 0, 'the PKI ran exactly once');
-            assert.ok(run !== undefined && run.size > 0, firstPkiOutput);
-            for (const [identity, { action }] of run) assert.equal(action, 'issued', `${identity}: ${firstPkiOutput}`);
-
-            const client = await composeContainerId(project, `client${suffix}`);
-            const exitCode = await exitCodeOf(client);
-            const output = await logsOf(client);
-            assert.equal(exitCode, 0, output);
-            const lines = output.trim().split('\n');
-            assert.equal(lines[0], `client:  https://server:9443/ as ${profile.client}, trusting ${profile.issuer}`);
-            assert.ok(lines.some((line) => line.startsWith(`server:  ${profile.server} · issuer ${profile.issuer} · DNS:server`)), output);
-            assert.ok(lines.includes('http:    200 OK'), output);
-            assert.equal(lines.at(-1), OK);
-
-            const serverLog = await logsOf(await composeContainerId(project, `server${suffix}`));
-            const requests = events(serverLog, 'request');
-            assert.deepEqual(
-              requests.map(({ client, path, status }) => ({ client, path, status })),
-              [{ client: profile.client.slice(3), path: '/', status: 200 }],
-            );
-          });
-
-          it('publishes the server on the host, where a client without a certificate is refused', async () => {
-            const server = environment.getContainer(`server${suffix}-1`);
-            const probe = await probeWithoutCertificate(server.getHost(), server.getMappedPort(9443));
-            assert.deepEqual(probe, { subject: profile.server, error: 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED' });
-          });
-
-          it('mounts in each container only its own volumes, read-only but for the PKI', async () => {
-            for (const [service, expected] of Object.entries(profile.mounts)) {
-              const { Mounts } = await inspect(await composeContainerId(project, service));
-              const mounts = Mounts.map((mount) => `${mount.Name?.replace(`${project}_`, '')}:${mount.Destination}:${mount.RW ? 'rw' : 'ro'}`);
-              assert.deepEqual(mounts.sort(), expected, service);
-            }
-          });
-
-          it('runs every container read-only, without capabilities or privilege gain, as uid 1000, under an init', async () => {
-            for (const service of Object.keys(profile.mounts)) {
-              const { HostConfig, Config } = await inspect(await composeContainerId(project, service));
-              assert.deepEqual(
-                {
-                  readOnly: HostConfig.ReadonlyRootfs,
-                  capDrop: HostConfig.CapDrop,
-                  securityOpt: HostConfig.SecurityOpt,
-                  init: HostConfig.Init,
-                  user: Config.User,
-                },
-                { readOnly: true, capDrop: ['ALL'], securityOpt: ['no-new-privileges:true'], init: true, user: '1000:1000' },
-                service,
-              );
-            }
-            const server = environment.getContainer(`server${suffix}-1`);
-            assert.deepEqual(
-              (await processUids(server.getId())).map(({ uid, command }) => `${uid} ${command}`),
-              ['1000 /sbin/docker-init -- node services/server/main.ts', '1000 node services/server/main.ts'],
-            );
-            const status = await server.exec(['cat', '/proc/1/status']);
-            assert.match(status.output, /^CapEff:\s+0+$/m);
-            assert.match(status.output, /^NoNewPrivs:\s+1$/m);
-            const writes = await server.exec(['node', '-e', TRY_WRITE_SCRIPT, '/', '/app', '/tmp', '/home/node', '/tls']);
-            assert.deepEqual(writes.output.trim().split('\n'), ['/ EROFS', '/app EROFS', '/tmp EROFS', '/home/node EROFS', '/tls EROFS']);
-          });
-
-          it('up again keeps the CA and every certificate (the PKI rerun rules)', async () => {
-            const up = await compose(['-p', project, '--profile', method, 'up', '-d'], env);
-            assert.equal(up.code, 0, up.stderr);
-            const pki = await composeContainerId(project, `pki${suffix}`);
-            assert.equal(await exitCodeOf(pki), 0);
-            const [first, second, ...more] = pkiRuns(await logsOf(pki));
-            assert.equal(more.length, 0);
-            assert.ok(first !== undefined && second !== undefined);
-            for (const [identity, issued] of first) {
-              assert.deepEqual(second.get(identity), { action: 'reused', fingerprint: issued.fingerprint }, identity);
-            }
-            const client = await composeContainerId(project, `client${suffix}`);
-            assert.equal(await exitCodeOf(client), 0);
-          });
-
-          it('run --rm client exits with the client exit code: 0 served, 1 failed exchange, 2 bad configuration', async () => {
-            const run = (...args: string[]) => compose(['-p', project, '--profile', method, 'run', '--rm', ...args, `client${suffix}`], env);
-            const served = await run();
-            assert.equal(served.code, 0, served.stderr);
-            assert.equal(served.stdout.trim().split('\n').at(-1), OK);
-            const refused = await run('-e', 'SERVER_URL=https://localhost:9443/', '-e', 'WAIT_FOR_SERVER_MS=0');
-            assert.equal(refused.code, 1, refused.stderr);
-            assert.match(refused.stdout, /^result: {2}FAILED CONNECTION_REFUSED: /m);
-            const misconfigured = await run('-e', 'TLS_DIR=/nowhere');
-            assert.equal(misconfigured.code, 2);
-            assert.match(misconfigured.stderr, /^client: \/nowhere\/ca\.crt: missing$/m);
-          });
-        });
+    it('runs every container as uid 1000, on a read-only root filesystem', async () => {
+      // The PKI is gone: the files it wrote say who it was.
+      const files = await oneShot(
+        new HardenedContainer(imageName('pki', tag))
+          .withBindMounts([{ source: volumes.ca, target: '/out/ca', mode: 'ro' }])
+          .withEntrypoint(['stat', '-c', '%u:%g %a %n', '/out/ca', '/out/ca/ca.key', '/out/ca/ca.crt']),
+      );
+      assert.deepEqual(files.output.trim().split('\n'), ['1000:1000 700 /out/ca', '1000:1000 600 /out/ca/ca.key', '1000:1000 644 /out/ca/ca.crt']);
+      // A client kept waiting for a server that does not exist, to be looked at while it runs.
+      const waiting = await client(volumes.client).withEnvironment({ SERVER_URL: 'https://nowhere.invalid:9443/', WAIT_FOR_SERVER_MS: '60000' }).start();
+      containers.push(waiting);
+      for (const [container, entry] of [[server, 'services/server/main.ts'], [waiting, 'services/client/main.ts']] as const) {
+        assert.deepEqual(
+          (await processUids(container.getId())).map(({ uid, command }) => `${uid} ${command}`),
+          [`1000 /sbin/docker-init -- node ${entry}`, `1000 node ${entry}`],
+        );
+        const writes = await container.exec(['node', '-e', TRY_WRITE_SCRIPT, '/', '/app', '/tmp', '/home/node', '/tls']);
+        assert.deepEqual(writes.output.trim().split('\n'), ['/ EROFS', '/app EROFS', '/tmp EROFS', '/home/node EROFS', '/tls EROFS']);
+      }
+      for (const container of containers) {
+        assert.equal((await inspect(container.getId())).HostConfig.ReadonlyRootfs, true, container.getName());
       }
     });
 
-    describe('by hand: GenericContainer on a Network, method1', () => {
-      const name = uniqueName('mtls-test');
-      const volumes = { ca: `${name}-ca`, server: `${name}-server`, client: `${name}-client`, nocert: `${name}-nocert` };
-      const containers: StartedTestContainer[] = [];
-      let network: StartedNetwork;
-      let server: StartedTestContainer;
-
-      /** A one-shot container, removed after the suite. */
-      async function oneShot(container: HardenedContainer): Promise<Run> {
-        const run = await runToExit(container);
-        containers.push(run.container);
-        return run;
+    it('docker stop: SIGTERM ends the server cleanly and the client at once, no SIGKILL needed', async (t) => {
+      const api = await dockerApi();
+      const waiting = await client(volumes.client).withEnvironment({ SERVER_URL: 'https://nowhere.invalid:9443/', WAIT_FOR_SERVER_MS: '60000' }).start();
+      containers.push(waiting);
+      // A container that ignored SIGTERM would be killed after the timeout: exit code 137.
+      // 143 is 128 + SIGTERM: node's default action, once the init passed the signal on.
+      for (const [role, container, expectedExit] of [['server', server, 0], ['client', waiting, 143]] as const) {
+        const started = Date.now();
+        await api.getContainer(container.getId()).stop({ t: 20 });
+        t.diagnostic(`docker stop ${role}: ${Date.now() - started} ms`);
+        assert.equal((await inspect(container.getId())).State.ExitCode, expectedExit, role);
       }
-
-      function client(tlsVolume: string): HardenedContainer {
-        return new HardenedContainer(imageName('client', tag)).withNetwork(network).withBindMounts([{ source: tlsVolume, target: '/tls', mode: 'ro' }]);
-      }
-
-      before(async () => {
-        network = await new Network().start();
-        const pki = await oneShot(
-          new HardenedContainer(imageName('pki', tag))
-            .withTmpFs({ '/out': 'uid=1000,gid=1000,mode=0755,size=64k' })
-            .withBindMounts([
-              { source: volumes.ca, target: '/out/ca' },
-              { source: volumes.server, target: '/out/server' },
-              { source: volumes.client, target: '/out/client' },
-            ])
-            .withCommand(['--method', 'method1', '--out', '/out']),
-        );
-        assert.equal(pki.exitCode, 0, pki.output);
-        server = await new HardenedContainer(imageName('server', tag))
-          .withNetwork(network)
-          .withNetworkAliases('server')
-          .withBindMounts([{ source: volumes.server, target: '/tls', mode: 'ro' }])
-          .withEnvironment({ ALLOWED_CLIENTS: 'client' })
-          .withWaitStrategy(Wait.forHealthCheck())
-          .start();
-        containers.push(server);
-      });
-      after(async () => {
-        for (const container of containers) await container.stop({ timeout: 10_000 });
-        await network?.stop();
-        await removeVolumes(Object.values(volumes));
-      });
-
-      it('serves the client that presents its certificate', async () => {
-        const { exitCode, output } = await oneShot(client(volumes.client));
-        assert.equal(exitCode, 0, output);
-        assert.equal(output.trim().split('\n').at(-1), OK);
-      });
-
-      it('refuses a client container without a certificate', async () => {
-        // A volume with the client's ca.crt alone: it trusts the server but has nothing to present.
-        const copy = await oneShot(
-          new HardenedContainer(imageName('client', tag))
-            .withBindMounts([
-              { source: volumes.client, target: '/src', mode: 'ro' },
-              { source: volumes.nocert, target: '/tls' },
-            ])
-            .withEntrypoint(['cp', '/src/ca.crt', '/tls/ca.crt']),
-        );
-        assert.equal(copy.exitCode, 0, copy.output);
-        const { exitCode, output } = await oneShot(client(volumes.nocert));
-        assert.equal(exitCode, 1, output);
-        assert.match(output, /^client: {2}https:\/\/server:9443\/ as no client certificate, trusting CN=selfCA$/m);
-        assert.match(output, /^result: {2}FAILED CERTIFICATE_REQUIRED: /m);
-        const refusals = events(await logsOf(server.getId()), 'handshake_failed');
-        assert.deepEqual(
-          refusals.map(({ reason }) => reason),
-          ['peer did not return a certificate'],
-        );
-      });
-
-      it('the server container cannot read the CA key or the client key, anywhere', async () => {
-        const { Mounts } = await inspect(server.getId());
-        assert.deepEqual(
-          Mounts.map(({ Name, Destination, RW }) => ({ Name, Destination, RW })),
-          [{ Name: volumes.server, Destination: '/tls', RW: false }],
-        );
-        // The keys, read by a container that mounts every volume (as only the PKI does).
-        const keys = await oneShot(
-          new HardenedContainer(imageName('pki', tag))
-            .withBindMounts([
-              { source: volumes.ca, target: '/out/ca', mode: 'ro' },
-              { source: volumes.server, target: '/out/server', mode: 'ro' },
-              { source: volumes.client, target: '/out/client', mode: 'ro' },
-            ])
-            .withEntrypoint(['cat', '/out/ca/ca.key', '/out/client/tls.key', '/out/server/tls.key']),
-        );
-        const pems = keys.output.match(/-----BEGIN PRIVATE KEY-----[\s\S]+?-----END PRIVATE KEY-----\n/g) ?? [];
-        assert.equal(pems.length, 3, keys.output);
-        // Each key as text (one line of its PEM) and as bytes (a slice of its DER).
-        const needles = pems.flatMap((pem) => [
-          Buffer.from(pem.split('\n')[10] ?? '').toString('hex'),
-          createPrivateKey(pem).export({ type: 'pkcs8', format: 'der' }).subarray(200, 232).toString('hex'),
-        ]);
-        const scan = await server.exec(['node', '-e', FIND_BYTES_SCRIPT, ...needles]);
-        assert.equal(scan.exitCode, 0, scan.output);
-        const key = ['CA key', 'client key', 'server key'];
-        const found = new Set(
-          scan.output
-            .trim()
-            .split('\n')
-            .filter((line) => line !== '')
-            .map((line) => `${key[Math.floor(Number(line.split(' ')[0]) / 2)]} in ${line.split(' ')[1]}`),
-        );
-        // The scan does find keys: the server's own, where it belongs. Nothing else.
-        assert.deepEqual([...found], ['server key in /tls/tls.key']);
-      });
-
-      it('runs every container as uid 1000, on a read-only root filesystem', async () => {
-        // The PKI is gone: the files it wrote say who it was.
-        const files = await oneShot(
-          new HardenedContainer(imageName('pki', tag))
-            .withBindMounts([{ source: volumes.ca, target: '/out/ca', mode: 'ro' }])
-            .withEntrypoint(['stat', '-c', '%u:%g %a %n', '/out/ca', '/out/ca/ca.key', '/out/ca/ca.crt']),
-        );
-        assert.deepEqual(files.output.trim().split('\n'), ['1000:1000 700 /out/ca', '1000:1000 600 /out/ca/ca.key', '1000:1000 644 /out/ca/ca.crt']);
-        // A client kept waiting for a server that does not exist, to be looked at while it runs.
-        const waiting = await client(volumes.client).withEnvironment({ SERVER_URL: 'https://nowhere.invalid:9443/', WAIT_FOR_SERVER_MS: '60000' }).start();
-        containers.push(waiting);
-        for (const [container, entry] of [[server, 'services/server/main.ts'], [waiting, 'services/client/main.ts']] as const) {
-          assert.deepEqual(
-            (await processUids(container.getId())).map(({ uid, command }) => `${uid} ${command}`),
-            [`1000 /sbin/docker-init -- node ${entry}`, `1000 node ${entry}`],
-          );
-          const writes = await container.exec(['node', '-e', TRY_WRITE_SCRIPT, '/', '/app', '/tmp', '/home/node', '/tls']);
-          assert.deepEqual(writes.output.trim().split('\n'), ['/ EROFS', '/app EROFS', '/tmp EROFS', '/home/node EROFS', '/tls EROFS']);
-        }
-        for (const container of containers) {
-          assert.equal((await inspect(container.getId())).HostConfig.ReadonlyRootfs, true, container.getName());
-        }
-      });
-
-      it('docker stop: SIGTERM ends the server cleanly and the client at once, no SIGKILL needed', async (t) => {
-        const api = await dockerApi();
-        const waiting = await client(volumes.client).withEnvironment({ SERVER_URL: 'https://nowhere.invalid:9443/', WAIT_FOR_SERVER_MS: '60000' }).start();
-        containers.push(waiting);
-        // A container that ignored SIGTERM would be killed after the timeout: exit code 137.
-        // 143 is 128 + SIGTERM: node's default action, once the init passed the signal on.
-        for (const [role, container, expectedExit] of [['server', server, 0], ['client', waiting, 143]] as const) {
-          const started = Date.now();
-          await api.getContainer(container.getId()).stop({ t: 20 });
-          t.diagnostic(`docker stop ${role}: ${Date.now() - started} ms`);
-          assert.equal((await inspect(container.getId())).State.ExitCode, expectedExit, role);
-        }
-        assert.deepEqual(
-          [...events(await logsOf(server.getId()), 'shutting_down'), ...events(await logsOf(server.getId()), 'stopped')].map(({ event }) => event),
-          ['shutting_down', 'stopped'],
-        );
-      });
+      assert.deepEqual(
+        [...events(await logsOf(server.getId()), 'shutting_down'), ...events(await logsOf(server.getId()), 'stopped')].map(({ event }) => event),
+        ['shutting_down', 'stopped'],
+      );
     });
   });
-}
+});

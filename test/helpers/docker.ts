@@ -1,7 +1,9 @@
 // Docker for the container tests: is there an engine, build the images, run
 // containers the way docker-compose.yml does, and look inside them.
+import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { describe, it } from 'node:test';
 import { GenericContainer, getContainerRuntimeClient, StartupCheckStrategy, type StartedTestContainer, type StartupStatus } from 'testcontainers';
 import { ROOT } from './processes.ts';
 
@@ -41,6 +43,22 @@ export async function dockerProblem(): Promise<string | undefined> {
   const compose = await command('docker', ['compose', 'version', '--short'], {}, 20_000);
   if (compose.code !== 0) return `no Docker Compose v2 (docker compose version: ${firstLine(compose.stderr)})`;
   return undefined;
+}
+
+/**
+ * describe() for a suite that needs Docker: skipped, with the reason, where
+ * there is no engine; failed in CI (CI=true), where a skipped suite would
+ * pass unnoticed.
+ */
+export async function describeWithDocker(name: string, suite: () => void): Promise<void> {
+  const problem = await dockerProblem();
+  if (problem !== undefined && ['true', '1'].includes(process.env['CI'] ?? '')) {
+    describe(name, () => {
+      it('need a Docker engine with Compose v2 in CI', () => assert.fail(`${problem}; ${HOW_TO_GET_DOCKER}`));
+    });
+    return;
+  }
+  describe(name, { skip: problem === undefined ? false : `${problem}; ${HOW_TO_GET_DOCKER}` }, suite);
 }
 
 /** A name no other run uses: for image tags, compose projects and volumes. */
