@@ -7,8 +7,8 @@ ifeq ($(origin COMPOSE),undefined)
 COMPOSE := $(shell if docker compose version >/dev/null 2>&1; then echo 'docker compose'; \
   elif command -v docker-compose >/dev/null 2>&1; then echo docker-compose; fi)
 endif
-# Both profiles: what `down`, `logs` and `clean` act on.
-COMPOSE_ALL = $(COMPOSE) --profile method1 --profile method2
+# Every profile: what `down`, `logs` and `clean` act on.
+COMPOSE_ALL = $(COMPOSE) --profile method1 --profile method2 --profile failures
 
 .PHONY: help test test-containers typecheck pki bench bench-pki \
         build demo up-method1 up-method2 down logs clean compose
@@ -19,8 +19,8 @@ help: ## list the targets
 test: ## type-check, then every test (unit, loopback TLS, containers)
 	npm test
 
-test-containers: ## only the container tests (builds the images, runs both profiles)
-	node --test test/containers.test.ts
+test-containers: ## only the container tests (builds the images, runs every profile)
+	node --test --test-concurrency=1 test/containers.test.ts test/failures.test.ts
 
 typecheck: ## tsc --noEmit over the whole project
 	npm run -s typecheck
@@ -42,7 +42,7 @@ BUILD = DOCKER_BUILDKIT=1 COMPOSE_DOCKER_CLI_BUILD=1 $(COMPOSE) --profile method
 build: compose ## build the pki, server and client images
 	$(BUILD)
 
-demo: compose ## build, run method1 and method2 end to end, print a report, tear down
+demo: compose ## build, run method1, method2 and every failure scenario, print a report, tear down
 	@echo "Building the images (make build shows the details)..."
 	@$(BUILD) --quiet
 	@COMPOSE="$(COMPOSE)" demo/run.sh
@@ -62,10 +62,10 @@ up-method2: compose ## same with method2 (one shared self-signed certificate)
 down: compose ## stop and remove the containers; the volumes (and the CA) stay
 	$(COMPOSE_ALL) down --remove-orphans
 
-logs: compose ## the logs of every container of both profiles
+logs: compose ## the logs of every container of every profile
 	$(COMPOSE_ALL) logs
 
-clean: ## remove containers, networks and volumes of both profiles, and $(OUT)
+clean: ## remove containers, networks and volumes of every profile, and $(OUT)
 	$(if $(COMPOSE),$(COMPOSE_ALL) down --volumes --remove-orphans)
 	rm -rf $(OUT)
 
