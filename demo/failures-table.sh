@@ -58,21 +58,21 @@ rows=()
 failed=0
 for spec in "${SCENARIOS[@]}"; do
   IFS='|' read -r id scenario expected want_client want_event want_value <<<"$spec"
-  id_container="$(container "client-$id")"
-  if [ -z "$id_container" ]; then
+  client="$(container "client-$id")"
+  if [ -z "$client" ]; then
     rows+=("$scenario|$expected|no container client-$id|-|-|FAIL")
     failed=$((failed + 1))
     continue
   fi
   # A client Compose created but never started (its server never became
   # healthy) would make `docker wait` wait forever.
-  if [ "$(docker inspect -f '{{.State.Status}}' "$id_container")" = created ]; then
+  if [ "$(docker inspect -f '{{.State.Status}}' "$client")" = created ]; then
     rows+=("$scenario|$expected|never started|-|-|FAIL")
     failed=$((failed + 1))
     continue
   fi
-  code="$(docker wait "$id_container")"
-  output="$(docker logs "$id_container" 2>&1)"
+  code="$(docker wait "$client")"
+  output="$(docker logs "$client" 2>&1)"
 
   result="$(printf '%s\n' "$output" | sed -n 's/^result: *//p' | tail -n 1)"
   case "$result" in
@@ -90,7 +90,7 @@ for spec in "${SCENARIOS[@]}"; do
   case "$event" in
     handshake_failed)
       value="$(printf '%s' "$line" | field code)"
-      logged="$(printf '%s' "$line" | field reason) ($value)" ;;
+      logged="$(printf '%s' "$line" | field reason) [$value]" ;;
     request)
       value="$(printf '%s' "$line" | field status)"
       why="$(printf '%s' "$line" | field reason)"
@@ -129,7 +129,7 @@ for row in "${rows[@]}"; do print_row "$row"; done
 
 echo
 if [ "$failed" -eq 0 ]; then
-  echo "  PASS  every scenario was refused as mTLS must refuse it, and the server said why"
+  echo "  PASS  every client was turned away as expected, and the server's log says why"
   exit 0
 fi
 echo "  FAIL  $failed of ${#SCENARIOS[@]} scenarios behaved otherwise"

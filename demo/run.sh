@@ -112,7 +112,7 @@ run_method() {
 run_failures() {
   local started=0
   echo
-  echo "== failures: clients that method1's server must refuse, one container each"
+  echo "== failures: the ways mTLS fails, one client container each, against method1's server"
   echo "   (compose --profile failures: pki-failures → server-failures → client-<scenario>,"
   echo "    each client mounting only its own volume)"
   compose --profile failures up -d >>"$LOG" 2>&1 || started=$?
@@ -145,7 +145,7 @@ run_failures || failed=$((failed + 1))
 
 echo
 if [ "$failed" -eq 0 ]; then
-  echo "PASS: both methods completed a mutual TLS handshake, and mTLS refused every client it must."
+  echo "PASS: both methods completed a mutual TLS handshake, and every failure scenario failed as it must."
   exit 0
 fi
 echo "FAIL: $failed of 3 parts failed (method1, method2, failures)."
