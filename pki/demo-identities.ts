@@ -58,7 +58,7 @@ function specs(options: PkiOptions): Record<DemoScenario, DemoSpec> {
       presents: { signer: 'ca', commonName: 'intruder', names: parseSubjectNames('intruder'), profile: 'client' },
       trusts: 'ca',
     },
-    'wrong-name': { purpose: 'a good client; it dials a name not in the server certificate', presents: { signer: 'ca', ...client }, trusts: 'ca' },
+    'wrong-name': { purpose: 'a good client, dialling a name not in the server certificate', presents: { signer: 'ca', ...client }, trusts: 'ca' },
     'untrusted-server': { purpose: 'a good client whose ca.crt is another CA', presents: { signer: 'ca', ...client }, trusts: 'other-ca' },
   };
 }
@@ -80,9 +80,10 @@ export async function ensureDemoIdentities(options: PkiOptions, ca: KeyPair, now
         return outcome(scenario, 'reused', spec, presented, 'kept');
       }
       const trustPem = spec.trusts === 'ca' ? ca.certificatePem : (await otherCa()).certificatePem;
-      await rm(dir, { recursive: true, force: true }).catch(() => undefined);
       if (spec.presents === undefined) {
         await ensureDirectory(dir, 0o755);
+        // The folder may be a volume (it cannot be removed); empty it of what this client must not have.
+        await Promise.all([CERTIFICATE_FILE, KEY_FILE].map((name) => rm(join(dir, name), { force: true })));
         await writeFileAtomic(join(dir, CA_FILE), trustPem, CERTIFICATE_MODE);
         return outcome(scenario, 'issued', spec, undefined, problem);
       }
@@ -110,11 +111,12 @@ function outcome(scenario: DemoScenario, action: Outcome['action'], spec: DemoSp
 
 /** Why a demo folder must be made again, or undefined when it still shows what it should. */
 async function staleReason(dir: string, spec: DemoSpec, ca: KeyPair, now: Date): Promise<string | undefined> {
+  const files = await listing(dir);
+  if (!files.includes(CA_FILE)) return 'not there yet';
   try {
     const trust = await readTrust(dir);
     const trustsOurCa = trust.caPem === ca.certificatePem;
     if (trustsOurCa !== (spec.trusts === 'ca')) return `${CA_FILE} trusts the wrong CA`;
-    const files = await readdir(dir);
     if (spec.presents === undefined) return files.includes(CERTIFICATE_FILE) || files.includes(KEY_FILE) ? 'holds a certificate' : undefined;
     const { certificate } = await readKeyPair(dir, CERTIFICATE_FILE, KEY_FILE);
     const byOurCa = isIssuedBy(certificate, ca.certificate);
@@ -123,6 +125,16 @@ async function staleReason(dir: string, spec: DemoSpec, ca: KeyPair, now: Date):
     return undefined;
   } catch (error) {
     return `unusable (${(error as Error).message})`;
+  }
+}
+
+/** The names in a folder; none when it does not exist yet. */
+async function listing(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
   }
 }
 

@@ -39,7 +39,7 @@ interface Scenario {
 /** What the server logs when the client, not the server, ends the handshake. */
 const CLIENT_HUNG_UP = {
   event: 'handshake_failed',
-  reason: 'client closed the connection during the handshake (does it trust our certificate and name?)',
+  reason: 'client hung up during the handshake',
   code: 'ECONNRESET',
 };
 

@@ -36,7 +36,8 @@ const VERIFY_REASONS: Record<string, string> = {
 
 const ERROR_REASONS: Record<string, string> = {
   ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE: 'peer did not return a certificate',
-  ECONNRESET: 'client closed the connection during the handshake (does it trust our certificate and name?)',
+  // Also what a client that refuses *our* certificate (untrusted, wrong name) looks like from here.
+  ECONNRESET: 'client hung up during the handshake',
   ERR_SSL_HTTP_REQUEST: 'plain HTTP sent to the TLS port',
   ERR_SSL_WRONG_VERSION_NUMBER: 'not a TLS client hello',
   ERR_SSL_UNSUPPORTED_PROTOCOL: 'TLS version too old (TLS 1.2 is the minimum)',
