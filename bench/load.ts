@@ -44,7 +44,8 @@ async function runLoad(job: LoadJob): Promise<LoadResult> {
       // At a fixed rate both servers see the same load, so their CPU per request compares like for like.
       const due = start + issued * intervalMs;
       issued++;
-      if (due > performance.now()) await sleep(due - performance.now());
+      const wait = due - performance.now();
+      if (wait > 0) await sleep(wait);
       if (performance.now() >= deadline) break;
       const started = performance.now();
       try {

@@ -1,5 +1,5 @@
 // What mTLS costs in our server, side by side with a bare node:https baseline:
-//   npm run bench -- [--key-size 2048|3072] [--repeat 5] [--seconds 4] [--warmup 1]
+//   npm run bench -- [--key-size 2048|3072] [--repeat 7] [--seconds 3] [--warmup 1]
 //                    [--concurrency 8] [--max-requests 100000] [--handshake-rate 60]
 //                    [--keepalive-rate 1500] [--pki-runs 10] [--out DIR]
 // then runs the PKI benchmark (bench/pki.ts) with --pki-runs runs (0 skips it).
@@ -91,8 +91,8 @@ function readSettings() {
   const { values } = parseArgs({
     options: {
       'key-size': { type: 'string', default: '2048' },
-      repeat: { type: 'string', default: '5' },
-      seconds: { type: 'string', default: '4' },
+      repeat: { type: 'string', default: '7' },
+      seconds: { type: 'string', default: '3' },
       warmup: { type: 'string', default: '1' },
       concurrency: { type: 'string', default: '8' },
       'max-requests': { type: 'string', default: '100000' },

@@ -22,12 +22,16 @@ export function peerOf(socket: TLSSocket): Peer | undefined {
   const cert = socket.getPeerX509Certificate();
   if (cert === undefined) return undefined;
   const names = identityNames(cert);
-  let description: ReturnType<Peer['describe']> | undefined;
   const peer: Peer = {
     name: names[0] ?? '(unnamed)',
     names,
-    describe: () =>
-      (description ??= { ...summarizeCertificate(cert), protocol: socket.getProtocol(), cipher: socket.getCipher().standardName }),
+    // Parsed again when asked (rarely), rather than held for the life of every connection;
+    // a verified connection keeps its peer certificate until it closes.
+    describe: () => ({
+      ...summarizeCertificate(socket.getPeerX509Certificate() as X509Certificate),
+      protocol: socket.getProtocol(),
+      cipher: socket.getCipher().standardName,
+    }),
   };
   peers.set(socket, peer);
   return peer;
