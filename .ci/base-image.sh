@@ -23,16 +23,9 @@ NODE24_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/mtls-demo/node24"
 HOST_CA_BUNDLE="${HOST_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}"
 LOG="${TMPDIR:-/tmp}/mtls-demo-base-image.log"
 
-open_line=0
-say() { echo "base-image: $*"; }
-# start/finish print one line per step: "base-image: doing X ... done (N s)".
-start() { printf 'base-image: %s ... ' "$*"; open_line=1; step_t0=$SECONDS; }
-finish() { echo "${1:-done} ($((SECONDS - step_t0)) s)"; open_line=0; }
-die() {
-  [ "$open_line" = 1 ] && echo "FAILED" && open_line=0
-  echo "base-image: ERROR: $*"
-  exit 1
-}
+STEP_PREFIX=base-image
+# shellcheck source=steps.sh
+. "$(dirname "$0")/steps.sh"
 trap 'die "unexpected failure at line $LINENO: $BASH_COMMAND"' ERR
 trap 'exit 130' INT TERM   # so the EXIT clean-up also runs when interrupted
 

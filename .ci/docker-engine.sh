@@ -17,16 +17,9 @@ APT_LOG="${TMPDIR:-/tmp}/mtls-demo-docker-engine-apt.log"
 TEMP_SOURCE=/etc/apt/sources.list.d/zz-mtls-demo-trixie-tmp.sources
 ENGINE_WAIT_SECONDS=60
 
-open_line=0
-say() { echo "docker: $*"; }
-# start/finish print one line per step: "docker: doing X ... done (N s)".
-start() { printf 'docker: %s ... ' "$*"; open_line=1; step_t0=$SECONDS; }
-finish() { echo "${1:-done} ($((SECONDS - step_t0)) s)"; open_line=0; }
-die() {
-  [ "$open_line" = 1 ] && echo "FAILED" && open_line=0
-  echo "docker: ERROR: $*" >&2
-  exit 1
-}
+STEP_PREFIX=docker
+# shellcheck source=steps.sh
+. "$(dirname "$0")/steps.sh"
 trap 'die "unexpected failure at line $LINENO: $BASH_COMMAND"' ERR
 trap 'exit 130' INT TERM   # so the EXIT clean-up below also runs when interrupted
 
