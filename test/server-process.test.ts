@@ -4,7 +4,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFile, readFile, rm, writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import { join } from 'node:path';
+import { generateKeyPairSync } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
 import { describe, it } from 'node:test';
+import { createCsr, issueFromCsr, validity } from '../pki/certificates.ts';
+import { privateKeyToPem } from '../pki/keys.ts';
+import { parseSubjectNames } from '../services/shared/names.ts';
 import type { TLSSocket } from 'node:tls';
 import { caOf, expiredSince, identity, issue, validFromIn } from './helpers/material.ts';
 import { ROOT, run, runPkiCommand, temporaryDirectory } from './helpers/processes.ts';
@@ -78,6 +84,25 @@ describe('the server refuses to start, naming the file and the problem', async (
   }
 });
 
+describe('the server does not half-start', () => {
+  for (const which of ['PORT', 'HEALTH_PORT'] as const) {
+    it(`exits 1, serving nothing, when ${which} is taken`, async () => {
+      const out = await issue('method1');
+      const taken = createServer().listen(0, '127.0.0.1');
+      await once(taken, 'listening');
+      const port = String((taken.address() as { port: number }).port);
+      try {
+        const env = which === 'PORT' ? { PORT: port } : { HEALTH_PORT: port };
+        const result = await run(process.execPath, [SERVER], { env: { ...process.env, TLS_DIR: join(out, 'server'), HOST: '127.0.0.1', PORT: '0', ...env } });
+        assert.equal(result.code, 1);
+        assert.match(result.stderr.trim(), /^server: cannot start: Error: listen EADDRINUSE/);
+      } finally {
+        taken.close();
+      }
+    });
+  }
+});
+
 describe('the server process stops cleanly', () => {
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     it(`exits 0 on ${signal} within a second, even with a kept-alive connection open`, async () => {
@@ -137,6 +162,27 @@ describe('the server reloads its certificates without a restart', () => {
       await writeFile(join(out, 'server', 'tls.key'), await client('tls.key'));
       const refused = await server.log.waitFor((event) => event.event === 'tls_reload_refused');
       assert.equal(refused['problem'], 'does not match the certificate in tls.crt');
+      assert.equal(refused['keeping'], before);
+      assert.equal(await fingerprintOf(server.url(), options), before);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('refuses material that OpenSSL itself rejects (a 1024-bit key), and keeps serving', async () => {
+    const out = await issue('method1');
+    const server = await startTestServer(join(out, 'server'));
+    const client = async (file: string) => readFile(join(out, 'client', file));
+    const options = { cert: await client('tls.crt'), key: await client('tls.key'), ca: await client('ca.crt'), agent: freshConnections() };
+    try {
+      const before = await fingerprintOf(server.url(), options);
+      // Parses, matches, valid, serverAuth: only OpenSSL's own policy ("ee key too small") says no.
+      const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
+      const weak = issueFromCsr(createCsr('server', parseSubjectNames('localhost'), privateKey), 'server', await caOf(out), validity(new Date(), 30));
+      await writeFile(join(out, 'server', 'tls.key'), privateKeyToPem(privateKey));
+      await writeFile(join(out, 'server', 'tls.crt'), weak);
+      const refused = await server.log.waitFor((event) => event.event === 'tls_reload_refused');
+      assert.match(String(refused['problem']), /key too small/);
       assert.equal(refused['keeping'], before);
       assert.equal(await fingerprintOf(server.url(), options), before);
     } finally {

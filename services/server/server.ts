@@ -1,7 +1,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import https from 'node:https';
 import type { Socket } from 'node:net';
-import type { TLSSocket } from 'node:tls';
+import tls, { type TLSSocket } from 'node:tls';
 import { summarizeCertificate } from '../shared/certificate.ts';
 import { loadTlsMaterial, TlsMaterialError, type TlsMaterial } from '../shared/tls-material.ts';
 import { createApp } from './app.ts';
@@ -51,16 +51,22 @@ export async function startServer(config: ServerConfig, material: TlsMaterial, l
     });
   });
 
-  async function reload(): Promise<boolean> {
+  /**
+   * Loads TLS_DIR and swaps it in, or refuses it and keeps the current material.
+   * OpenSSL has checks of its own (key size, signature digest), so the new
+   * contexts are built before anything is swapped. Never rejects.
+   */
+  async function swapIn(): Promise<boolean> {
     let next: TlsMaterial;
     try {
       next = await loadTlsMaterial(config.tlsDir, 'server');
+      if (next.certificatePem === current.certificatePem && next.keyPem === current.keyPem && next.caPem === current.caPem) return true;
+      tls.createSecureContext(tlsOptions(next));
     } catch (error) {
-      if (!(error instanceof TlsMaterialError)) throw error;
-      log.error('tls_reload_refused', { file: error.file, problem: error.problem, keeping: current.certificate.fingerprint256 });
+      const { file, problem } = error instanceof TlsMaterialError ? error : { file: config.tlsDir, problem: String((error as Error).message ?? error) };
+      log.error('tls_reload_refused', { file, problem, keeping: current.certificate.fingerprint256 });
       return false;
     }
-    if (next.certificatePem === current.certificatePem && next.keyPem === current.keyPem && next.caPem === current.caPem) return true;
     server.setSecureContext(tlsOptions(next));
     health?.setSecureContext(healthTlsOptions(next));
     current = next;
@@ -68,9 +74,21 @@ export async function startServer(config: ServerConfig, material: TlsMaterial, l
     return true;
   }
 
+  // One reload at a time, in order: an older read must never replace a newer one.
+  let reloading: Promise<boolean> = Promise.resolve(true);
+  const reload = (): Promise<boolean> => (reloading = reloading.then(swapIn));
+
   const watcher = watchDirectory(config.tlsDir, reload, log);
-  await listen(server, config.port, config.host);
-  if (health !== undefined) await listen(health, config.healthPort, '127.0.0.1');
+  try {
+    await listen(server, config.port, config.host);
+    if (health !== undefined) await listen(health, config.healthPort, '127.0.0.1');
+  } catch (error) {
+    // Half started is not started: let nothing keep the process alive or serving.
+    watcher?.close();
+    server.close();
+    health?.close();
+    throw error;
+  }
   const port = (server.address() as { port: number }).port;
 
   async function close(): Promise<void> {
