@@ -42,24 +42,37 @@ interface DemoSpec {
   trusts: 'ca' | 'other-ca';
 }
 
+// Only the two certificates that must be refused for who they are carry the real
+// client's name (rogue-ca, expired: nobody trusts them). Every certificate our CA
+// signs validly gets a name of its own that no server dials and no ALLOWED_CLIENTS
+// lists, so a demo volume never holds a working server or client identity.
 function specs(options: PkiOptions): Record<DemoScenario, DemoSpec> {
   const client = { commonName: commonNameOf(options.clientNames, 'client'), names: options.clientNames, profile: 'client' as const };
+  const ownName = (name: string) => ({ commonName: name, names: parseSubjectNames(name) });
   return {
     'no-cert': { purpose: 'trusts the CA, presents nothing', trusts: 'ca' },
     'rogue-ca': { purpose: `signed by a second CA also named CN=${options.caName}`, presents: { signer: 'rogue-ca', ...client }, trusts: 'ca' },
     expired: { purpose: 'signed by our CA, expired yesterday', presents: { signer: 'ca', ...client, expired: true }, trusts: 'ca' },
     'wrong-usage': {
-      purpose: "the server's profile (serverAuth only), with its own key",
-      presents: { signer: 'ca', commonName: commonNameOf(options.serverNames, 'server'), names: options.serverNames, profile: 'server' },
+      purpose: 'a server certificate (serverAuth only), for a name nobody dials',
+      presents: { signer: 'ca', ...ownName('demo-wrong-usage'), profile: 'server' },
       trusts: 'ca',
     },
     'not-allowed': {
       purpose: 'valid, for an identity outside ALLOWED_CLIENTS',
-      presents: { signer: 'ca', commonName: 'intruder', names: parseSubjectNames('intruder'), profile: 'client' },
+      presents: { signer: 'ca', ...ownName('intruder'), profile: 'client' },
       trusts: 'ca',
     },
-    'wrong-name': { purpose: 'a good client, dialling a name not in the server certificate', presents: { signer: 'ca', ...client }, trusts: 'ca' },
-    'untrusted-server': { purpose: 'a good client whose ca.crt is another CA', presents: { signer: 'ca', ...client }, trusts: 'other-ca' },
+    'wrong-name': {
+      purpose: 'a valid client, dialling a name not in the server certificate',
+      presents: { signer: 'ca', ...ownName('demo-wrong-name'), profile: 'client' },
+      trusts: 'ca',
+    },
+    'untrusted-server': {
+      purpose: 'a valid client whose ca.crt is another CA',
+      presents: { signer: 'ca', ...ownName('demo-untrusted-server'), profile: 'client' },
+      trusts: 'other-ca',
+    },
   };
 }
 
@@ -92,7 +105,7 @@ export async function ensureDemoIdentities(options: PkiOptions, ca: KeyPair, now
       const key = await generateKey(options.keySize);
       const range: Validity = expired
         ? { notBefore: new Date(now.getTime() - 31 * DAY_MS), notAfter: new Date(now.getTime() - DAY_MS) }
-        : clampTo(validity(now, options.days), new X509Certificate(issuer.certificatePem).validToDate);
+        : clampTo(validity(now, options.leafDays), new X509Certificate(issuer.certificatePem).validToDate);
       const certificatePem = issueFromCsr(createCsr(commonName, names, key), profile, issuer, range);
       await writeIdentity(dir, key, certificatePem, trustPem);
       return outcome(scenario, 'issued', spec, new X509Certificate(certificatePem), problem);

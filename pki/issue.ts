@@ -71,7 +71,7 @@ async function issueMethod1(options: PkiOptions, now: Date): Promise<Outcome[]> 
   const caOutcome: Outcome = {
     identity: 'ca',
     action: existing ? 'reused' : 'issued',
-    reason: existing ? 'existing CA kept' : options.force ? '--force: new CA' : 'no CA yet',
+    reason: existing ? caKeptReason(ca.certificate, options, now) : options.force ? '--force: new CA' : 'no CA yet',
     certificate: summarizeCertificate(ca.certificate),
   };
   const leafOutcomes = await Promise.all(leaves.map((leaf) => ensureLeaf(leaf, ca, options, now, !existing, nextKey)));
@@ -95,6 +95,17 @@ async function loadCa(caDir: string, now: Date): Promise<KeyPair | undefined> {
     throw refuseCa(`the CA in ${caDir} expired on ${ca.certificate.validToDate.toISOString()}`);
   }
   return ca;
+}
+
+/** Kept, and said so; with a warning once the CA itself is near its end (only --force replaces a CA). */
+function caKeptReason(cert: X509Certificate, options: PkiOptions, now: Date): string {
+  if (cert.validToDate.getTime() - now.getTime() >= renewalWindowMs(options.days)) return 'existing CA kept';
+  return `existing CA kept; WARNING: it expires ${cert.validToDate.toISOString()}, rerun with --force before then (every certificate is re-issued)`;
+}
+
+/** Renew 30 days before the end, or a third of the way from it for short-lived certificates. */
+function renewalWindowMs(validityDays: number): number {
+  return Math.min(RENEW_BEFORE_MS, (validityDays * DAY_MS) / 3);
 }
 
 function refuseCa(problem: string): CaMaterialError {
@@ -134,7 +145,7 @@ async function ensureLeaf(
   // As in practice: a fresh key, a CSR signed with it, and the CA signs the CSR.
   const key = await nextKey();
   const csr = createCsr(leaf.commonName, leaf.names, key);
-  const leafValidity = clampTo(validity(now, options.days), ca.certificate.validToDate);
+  const leafValidity = clampTo(validity(now, options.leafDays), ca.certificate.validToDate);
   const certificatePem = issueFromCsr(csr, leaf.profile, { certificatePem: ca.certificatePem, key: ca.key }, leafValidity);
   await writeIdentity(dir, key, certificatePem, ca.certificatePem);
   return {
@@ -148,7 +159,7 @@ async function ensureLeaf(
 /** Why a readable, matching leaf must be re-issued, or undefined when it is fine. */
 function staleReason(cert: X509Certificate, leaf: LeafSpec, ca: KeyPair, options: PkiOptions, now: Date): string | undefined {
   if (!isIssuedBy(cert, ca.certificate)) return 'not signed by the current CA';
-  return commonReasons(cert, leaf, options, now, ca.certificate.validToDate);
+  return commonReasons(cert, leaf, options, now, options.leafDays, ca.certificate.validToDate);
 }
 
 // ---- method2: one self-signed certificate, shared by both sides ----
@@ -193,7 +204,7 @@ async function sharedProblem(dirs: string[], shared: LeafSpec, options: PkiOptio
   // certificate has none; a trust anchor is trusted as-is, its own signature is enough.
   const self = first.certificate;
   if (self.subject !== self.issuer || !self.verify(self.publicKey)) return 'not self-signed';
-  return commonReasons(first.certificate, shared, options, now, undefined);
+  return commonReasons(first.certificate, shared, options, now, options.days, undefined);
 }
 
 // ---- shared by both methods ----
@@ -204,6 +215,7 @@ function commonReasons(
   leaf: LeafSpec,
   options: PkiOptions,
   now: Date,
+  validityDays: number,
   caValidTo: Date | undefined,
 ): string | undefined {
   const issuedNames = namesFromSubjectAltName(cert.subjectAltName);
@@ -214,7 +226,7 @@ function commonReasons(
   if (cert.validFromDate > now) return 'not valid yet';
   const bits = cert.publicKey.asymmetricKeyDetails?.modulusLength;
   if (bits !== options.keySize) return `its key is ${bits} bits, not ${options.keySize}`;
-  const renewBefore = Math.min(RENEW_BEFORE_MS, (options.days * DAY_MS) / 3);
+  const renewBefore = renewalWindowMs(validityDays);
   const expiresSoon = cert.validToDate.getTime() - now.getTime() < renewBefore;
   // A leaf can never outlast its CA: re-issuing then would not buy any time.
   const couldLastLonger = caValidTo === undefined || cert.validToDate < caValidTo;

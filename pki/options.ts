@@ -11,7 +11,10 @@ export type Method = 'method1' | 'method2';
 export interface PkiOptions {
   method: Method;
   out: string;
+  /** The CA's validity (method1), or the shared certificate's (method2). */
   days: number;
+  /** method1 leaves' validity: shorter than the CA's, so they can be renewed while it lasts. */
+  leafDays: number;
   keySize: KeySize;
   force: boolean;
   caName: string;
@@ -31,7 +34,9 @@ export const USAGE = `usage: npm run pki -- --method method1|method2 --out DIR [
   --method method1     a private CA signs a server and a client certificate (each from its own key and CSR)
   --method method2     one self-signed certificate, presented and trusted by both sides
   --out DIR            where to write DIR/ca (method1), DIR/server and DIR/client
-  --days N             validity in days (default 365; leaves never outlast the CA)
+  --days N             the CA's validity in days, or method2's certificate's (default 365)
+  --leaf-days N        method1 leaves' validity in days (default 90, or --days if shorter;
+                       leaves never outlast the CA, and are re-issued 30 days before they end)
   --key-size BITS      RSA key size: 2048 (default), 3072 or 4096
   --force              re-issue everything, the CA included
   --ca-name CN         the CA's common name (default selfCA)
@@ -47,6 +52,7 @@ const FLAGS = {
   method: { type: 'string' },
   out: { type: 'string' },
   days: { type: 'string', default: '365' },
+  'leaf-days': { type: 'string' },
   'key-size': { type: 'string', default: '2048' },
   force: { type: 'boolean', default: false },
   'ca-name': { type: 'string', default: 'selfCA' },
@@ -67,7 +73,8 @@ export function parsePkiOptions(args: string[]): PkiOptions | undefined {
     method,
     withDemoIdentities,
     out: parseOut(values.out, method, withDemoIdentities),
-    days: parseDays(values.days),
+    days: parseDays('--days', values.days),
+    leafDays: parseLeafDays(values['leaf-days'], parseDays('--days', values.days)),
     keySize: parseKeySize(values['key-size']),
     force: values.force,
     caName: parseCommonName('--ca-name', values['ca-name']),
@@ -91,12 +98,19 @@ function parseMethod(value: string | undefined): Method {
   throw new UsageError(`--method must be method1 or method2, not "${value}"`);
 }
 
-function parseDays(value: string): number {
+function parseDays(flag: string, value: string): number {
   if (!/^\d+$/.test(value) || Number(value) <= 0 || !Number.isSafeInteger(Number(value))) {
-    throw new UsageError(`--days must be a whole number of days greater than 0, not "${value}"`);
+    throw new UsageError(`${flag} must be a whole number of days greater than 0, not "${value}"`);
   }
   const days = Number(value);
-  if (days > 36500) throw new UsageError(`--days must be at most 36500 (100 years), not ${days}`);
+  if (days > 36500) throw new UsageError(`${flag} must be at most 36500 (100 years), not ${days}`);
+  return days;
+}
+
+function parseLeafDays(value: string | undefined, caDays: number): number {
+  if (value === undefined) return Math.min(90, caDays);
+  const days = parseDays('--leaf-days', value);
+  if (days > caDays) throw new UsageError(`--leaf-days ${days} is longer than --days ${caDays}: a leaf never outlasts its CA`);
   return days;
 }
 

@@ -64,7 +64,7 @@ const SCENARIOS: Scenario[] = [
   },
   {
     id: 'wrong-usage',
-    client: 'https://server:9443/ as CN=server, trusting CN=selfCA',
+    client: 'https://server:9443/ as CN=demo-wrong-usage, trusting CN=selfCA',
     diagnosis: 'CERTIFICATE_REJECTED',
     server: { event: 'handshake_failed', reason: 'wrong key usage', code: 'INVALID_PURPOSE' },
   },
@@ -76,13 +76,13 @@ const SCENARIOS: Scenario[] = [
   },
   {
     id: 'wrong-name',
-    client: 'https://mtls-backend:9443/ as CN=client, trusting CN=selfCA',
+    client: 'https://mtls-backend:9443/ as CN=demo-wrong-name, trusting CN=selfCA',
     diagnosis: 'HOSTNAME_MISMATCH',
     server: CLIENT_HUNG_UP,
   },
   {
     id: 'untrusted-server',
-    client: 'https://server:9443/ as CN=client, trusting CN=otherCA',
+    client: 'https://server:9443/ as CN=demo-untrusted-server, trusting CN=otherCA',
     diagnosis: 'SERVER_UNTRUSTED',
     server: CLIENT_HUNG_UP,
   },

@@ -4,6 +4,8 @@ import { chmod, chown, mkdir, rm, readFile, readdir, stat, writeFile } from 'nod
 import { join } from 'node:path';
 import { describe, it, before } from 'node:test';
 import tls from 'node:tls';
+import { runPki } from '../pki/issue.ts';
+import { parsePkiOptions } from '../pki/options.ts';
 import { openssl, runPkiCommand, runPkiCommandUnprivileged, temporaryDirectory, UNPRIVILEGED } from './helpers/processes.ts';
 
 const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
@@ -257,6 +259,16 @@ describe('pki --with-demo-identities: the failure demo material, on request only
       for (const file of files) assert.notEqual(await readFile(join(out, folder, file), 'utf8'), caKey);
     }
     assert.notEqual(await readFile(join(out, 'demo-wrong-usage', 'tls.key'), 'utf8'), await readFile(join(out, 'server', 'tls.key'), 'utf8'), 'the real server key stays in server/');
+    // No demo folder holds a working identity of the real server or client.
+    const ca = join(out, 'ca', 'ca.crt');
+    for (const folder of folders.filter((name) => name !== 'demo-no-cert')) {
+      const file = join(out, folder, 'tls.crt');
+      const asServer = await openssl('verify', '-CAfile', ca, '-purpose', 'sslserver', '-verify_hostname', 'server', file);
+      assert.notEqual(asServer.code, 0, `${folder} must not pass as the server`);
+      const certificate = await cert(file);
+      const validClient = (await openssl('verify', '-CAfile', ca, '-purpose', 'sslclient', file)).code === 0;
+      if (validClient) assert.equal(certificate.checkHost('client'), undefined, `${folder} is valid, so it must not be named client`);
+    }
   });
 
   it('issues material that fails exactly as each scenario says (openssl as the oracle)', async () => {
@@ -348,23 +360,39 @@ describe('pki reruns: the CA is kept, only stale leaves are re-issued', () => {
     assert.match(result.stdout, /server +issued +\(not signed by the current CA\)/);
   });
 
-  it('re-issues a leaf that expires within 30 days', async () => {
+  it('re-issues leaves 30 days before they end, while the CA lasts, and then warns about the CA', async () => {
     const out = join(await temporaryDirectory(), 'out');
-    await runPkiCommand('--method', 'method1', '--out', out, '--days', '365');
-    const short = join(await temporaryDirectory(), 'short');
-    // A CA of 20 days gives 20-day leaves: copy one into the long-lived tree, re-signed by nobody.
-    await runPkiCommand('--method', 'method1', '--out', short, '--days', '20');
-    await mkdir(join(out, 'ca2'));
-    const ca = await readFile(join(out, 'ca', 'ca.crt'));
-    // Replace the whole tree's CA with the short one's, so its 20-day leaves are "signed by the current CA".
-    for (const file of ['ca/ca.crt', 'ca/ca.key', 'client/tls.crt', 'client/tls.key', 'client/ca.crt']) {
-      await writeFile(join(out, file), await readFile(join(short, file)));
-    }
-    assert.notDeepEqual(ca, await readFile(join(out, 'ca', 'ca.crt')));
-    const result = await runPkiCommand('--method', 'method1', '--out', out, '--days', '365');
-    // The CA itself has 20 days left: a new leaf could not last longer, so the client is kept.
-    assert.match(result.stdout, /client +reused/);
-    assert.match(result.stdout, /server +issued +\(not signed by the current CA\)/);
+    const options = parsePkiOptions(['--method', 'method1', '--out', out])!;
+    const day = 86_400_000;
+    const start = Date.now();
+    await runPki(options, new Date(start));
+    const leaf = await cert(join(out, 'client', 'tls.crt'));
+    const leafDays = (leaf.validToDate.getTime() - start) / day;
+    assert.ok(leafDays > 89 && leafDays <= 90, `leaves live 90 days (${leafDays})`);
+    const caFingerprint = (await cert(join(out, 'ca', 'ca.crt'))).fingerprint256;
+
+    // 59 days on: 31 left, nothing to do.
+    const early = await runPki(options, new Date(start + 59 * day));
+    assert.deepEqual(early.outcomes.map((outcome) => outcome.action), ['reused', 'reused', 'reused']);
+    // 61 days on: 29 left, both leaves are renewed; the CA stays.
+    const renewal = await runPki(options, new Date(start + 61 * day));
+    assert.deepEqual(renewal.outcomes.map((outcome) => outcome.action), ['reused', 'issued', 'issued']);
+    assert.match(renewal.outcomes[1]?.reason ?? '', /^expires \d{4}-.*, within 30 days$/);
+    assert.equal((await cert(join(out, 'ca', 'ca.crt'))).fingerprint256, caFingerprint);
+    assert.equal((await cert(join(out, 'client', 'tls.crt'))).checkIssued(await cert(join(out, 'ca', 'ca.crt'))), true);
+    // 340 days on: the CA has 25 days left. Leaves cannot outlive it; the printout says what to do.
+    const late = await runPki(options, new Date(start + 340 * day));
+    assert.match(late.outcomes[0]?.reason ?? '', /existing CA kept; WARNING: it expires .*, rerun with --force before then/);
+    const lateLeaf = await cert(join(out, 'client', 'tls.crt'));
+    assert.ok(lateLeaf.validToDate <= (await cert(join(out, 'ca', 'ca.crt'))).validToDate, 'clamped to the CA');
+  });
+
+  it('refuses --leaf-days longer than --days', async () => {
+    const dir = await temporaryDirectory();
+    const result = await runPkiCommand('--method', 'method1', '--out', join(dir, 'out'), '--days', '30', '--leaf-days', '60');
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /^pki: --leaf-days 60 is longer than --days 30: a leaf never outlasts its CA/);
+    assert.deepEqual(await readdir(dir), []);
   });
 
   it('--force re-issues everything, the CA included, and says so', async () => {
