@@ -35,6 +35,7 @@ describe('curl and openssl s_client against our server', () => {
     assert.equal(tls12.code, 0, tls12.stderr);
     assert.match(tls12.stderr, /SSL connection using TLSv1\.2/);
     const tls13 = await run('curl', [...tlsArgs, '-v', server.url()]);
+    assert.equal(tls13.code, 0, tls13.stderr);
     assert.match(tls13.stderr, /SSL connection using TLSv1\.3/);
     const before = server.log.events.length;
     const tls11 = await run('openssl', ['s_client', '-connect', `127.0.0.1:${server.port}`, '-tls1_1', '-cert', client('tls.crt'), '-key', client('tls.key')], { input: '' });

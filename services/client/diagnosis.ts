@@ -36,6 +36,9 @@ export function diagnose(error: NodeJS.ErrnoException, context: FailureContext):
       ? { code: 'CERTIFICATE_REJECTED', message: `the server refused the handshake (${code})` }
       : { code: 'CERTIFICATE_REQUIRED', message: 'the server requires a client certificate and we did not send one' };
   }
+  if ((code === 'ECONNRESET' || code === 'EPIPE') && !context.presentedCertificate) {
+    return { code: 'CONNECTION_RESET', message: `the server at ${where} dropped the connection (${code})` };
+  }
   if (code === 'ECONNRESET' || code === 'EPIPE') {
     return {
       code: 'CERTIFICATE_REJECTED',
