@@ -68,27 +68,50 @@ export function createCsr(commonName: string, names: readonly SubjectName[], key
   return toPem(forge.pki.certificationRequestToPem(csr));
 }
 
+/** Who the CA was asked to certify: the subject and names it has agreed to. */
+export interface Approved {
+  commonName: string;
+  names: readonly SubjectName[];
+}
+
 /**
- * The CA's side of a CSR: check the requester's signature, take its subject and
- * names, and apply the CA's own profile (key usages, basic constraints).
+ * The CA's side of a CSR: check the requester's signature, check that it asks
+ * for exactly the identity the CA approved (a requester never names itself
+ * into another identity), and apply the CA's own profile (key usages, basic
+ * constraints).
  */
-export function issueFromCsr(csrPem: string, profile: Profile, issuer: Issuer, validity: Validity): string {
+export function issueFromCsr(csrPem: string, profile: Profile, issuer: Issuer, validity: Validity, approved: Approved): string {
   const csr = forge.pki.certificationRequestFromPem(csrPem);
   if (!verifyCsrSignature(csr)) throw new Error('the CSR signature does not verify: refusing to sign it');
   if (csr.publicKey === null) throw new Error('the CSR carries no public key');
+  checkRequest(csr, approved);
   const caCert = forge.pki.certificateFromPem(issuer.certificatePem);
   const cert = forge.pki.createCertificate();
   cert.serialNumber = randomSerialNumber();
   cert.validity = validity;
   cert.publicKey = csr.publicKey;
-  cert.setSubject(csr.subject.attributes);
+  cert.setSubject([{ name: 'commonName', value: approved.commonName }]);
   cert.setIssuer(caCert.subject.attributes);
   cert.setExtensions([
-    ...leafExtensions(profile, requestedAltNames(csr)),
+    ...leafExtensions(profile, approved.names.map(toAltName)),
     { name: 'authorityKeyIdentifier', keyIdentifier: subjectKeyIdentifier(caCert) },
   ]);
   signCertificate(cert, issuer.key);
   return toPem(forge.pki.certificateToPem(cert));
+}
+
+function checkRequest(csr: forge.pki.CertificateSigningRequest, approved: Approved): void {
+  const subject = csr.subject.attributes.map((attribute) => `${attribute.shortName ?? attribute.name}=${String(attribute.value)}`);
+  if (subject.length !== 1 || subject[0] !== `CN=${approved.commonName}`) {
+    throw new Error(`the CSR asks for subject ${subject.join(', ') || '(empty)'}, not CN=${approved.commonName}: refusing to sign it`);
+  }
+  const requested = requestedAltNames(csr);
+  const wanted = approved.names.map(toAltName);
+  const key = (name: AltName) => (name.type === 2 ? `DNS:${name.value.toLowerCase()}` : `IP:${name.ip}`);
+  const requestedKeys = new Set(requested.map(key));
+  if (requestedKeys.size !== wanted.length || !wanted.every((name) => requestedKeys.has(key(name)))) {
+    throw new Error(`the CSR asks for ${[...requestedKeys].join(', ')}, not ${wanted.map(key).join(', ')}: refusing to sign it`);
+  }
 }
 
 /** One certificate that signs itself: method2's shared identity and trust anchor. */

@@ -106,7 +106,7 @@ export async function ensureDemoIdentities(options: PkiOptions, ca: KeyPair, now
       const range: Validity = expired
         ? { notBefore: new Date(now.getTime() - 31 * DAY_MS), notAfter: new Date(now.getTime() - DAY_MS) }
         : clampTo(validity(now, options.leafDays), new X509Certificate(issuer.certificatePem).validToDate);
-      const certificatePem = issueFromCsr(createCsr(commonName, names, key), profile, issuer, range);
+      const certificatePem = issueFromCsr(createCsr(commonName, names, key), profile, issuer, range, { commonName, names });
       await writeIdentity(dir, key, certificatePem, trustPem);
       return outcome(scenario, 'issued', spec, new X509Certificate(certificatePem), problem);
     }),

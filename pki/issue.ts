@@ -146,7 +146,7 @@ async function ensureLeaf(
   const key = await nextKey();
   const csr = createCsr(leaf.commonName, leaf.names, key);
   const leafValidity = clampTo(validity(now, options.leafDays), ca.certificate.validToDate);
-  const certificatePem = issueFromCsr(csr, leaf.profile, { certificatePem: ca.certificatePem, key: ca.key }, leafValidity);
+  const certificatePem = issueFromCsr(csr, leaf.profile, { certificatePem: ca.certificatePem, key: ca.key }, leafValidity, leaf);
   await writeIdentity(dir, key, certificatePem, ca.certificatePem);
   return {
     identity: leaf.identity,

@@ -51,7 +51,10 @@ export async function identity(spec: IdentitySpec): Promise<string> {
   const key = await generateKey(2048);
   const names = parseSubjectNames(spec.names ?? 'client');
   const csr = createCsr(spec.commonName ?? 'client', names, key);
-  const certificatePem = issueFromCsr(csr, spec.profile ?? 'client', spec.issuer, spec.validity ?? validFor(30));
+  const certificatePem = issueFromCsr(csr, spec.profile ?? 'client', spec.issuer, spec.validity ?? validFor(30), {
+    commonName: spec.commonName ?? 'client',
+    names,
+  });
   await writeFile(join(dir, 'tls.crt'), [certificatePem, ...(spec.chain ?? [])].join(''));
   await writeFile(join(dir, 'tls.key'), privateKeyToPem(key), { mode: 0o600 });
   await writeFile(join(dir, 'ca.crt'), spec.trust ?? spec.issuer.certificatePem);
