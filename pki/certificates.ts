@@ -161,7 +161,7 @@ function leafExtensions(profile: Profile, altNames: AltName[]): object[] {
  * a set top bit would make the serial negative, and a leading zero byte would
  * not be minimal DER.
  */
-export function randomSerialNumber(): string {
+function randomSerialNumber(): string {
   const bytes = randomBytes(16);
   bytes[0] = ((bytes[0] ?? 0) & 0x7f) | 0x01;
   return bytes.toString('hex');

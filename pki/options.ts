@@ -134,7 +134,7 @@ function parseNames(flag: string, value: string): SubjectName[] {
 }
 
 /** The folders a method writes under --out. */
-export const FOLDERS: Record<Method, string[]> = { method1: ['ca', 'server', 'client'], method2: ['server', 'client'] };
+const FOLDERS: Record<Method, string[]> = { method1: ['ca', 'server', 'client'], method2: ['server', 'client'] };
 
 /**
  * --out must lead to folders we can write, checked before anything is

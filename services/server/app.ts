@@ -3,7 +3,7 @@ import type { TLSSocket } from 'node:tls';
 import type { Log } from './log.ts';
 import { peerOf, type Peer } from './peer.ts';
 
-export interface AppOptions {
+interface AppOptions {
   allowedClients: string[] | undefined;
   log: Log;
 }

@@ -46,7 +46,7 @@ export function allowsPurpose(cert: X509Certificate, purposeOid: string): boolea
 }
 
 /** "CN=server" rather than Node's multi-line "CN=server\n". */
-export function oneLineName(name: string): string {
+function oneLineName(name: string): string {
   return name.split('\n').filter((part) => part !== '').join(', ');
 }
 

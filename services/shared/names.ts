@@ -6,7 +6,7 @@ export type SubjectName = { type: 'dns'; value: string } | { type: 'ip'; value: 
 const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i;
 
 /** Parses one host name or IP literal; throws a one-line reason when it is neither. */
-export function parseSubjectName(raw: string): SubjectName {
+function parseSubjectName(raw: string): SubjectName {
   const name = raw.trim();
   if (isIP(name) !== 0) return { type: 'ip', value: name };
   if (isDnsName(name)) return { type: 'dns', value: name.toLowerCase() };
