@@ -1,6 +1,6 @@
 import { randomBytes, type KeyObject } from 'node:crypto';
 import forge from 'node-forge';
-import { type SubjectName } from '../services/shared/names.ts';
+import { formatSubjectName, sameNames, type SubjectName } from '../services/shared/names.ts';
 import { toForgePublicKey } from './keys.ts';
 import { signCertificate, signCsr, verifyCsrSignature } from './sign.ts';
 
@@ -105,12 +105,10 @@ function checkRequest(csr: forge.pki.CertificateSigningRequest, approved: Approv
   if (subject.length !== 1 || subject[0] !== `CN=${approved.commonName}`) {
     throw new Error(`the CSR asks for subject ${subject.join(', ') || '(empty)'}, not CN=${approved.commonName}: refusing to sign it`);
   }
-  const requested = requestedAltNames(csr);
-  const wanted = approved.names.map(toAltName);
-  const key = (name: AltName) => (name.type === 2 ? `DNS:${name.value.toLowerCase()}` : `IP:${name.ip}`);
-  const requestedKeys = new Set(requested.map(key));
-  if (requestedKeys.size !== wanted.length || !wanted.every((name) => requestedKeys.has(key(name)))) {
-    throw new Error(`the CSR asks for ${[...requestedKeys].join(', ')}, not ${wanted.map(key).join(', ')}: refusing to sign it`);
+  const requested = requestedNames(csr);
+  if (!sameNames(requested, approved.names)) {
+    const list = (names: readonly SubjectName[]) => names.map(formatSubjectName).join(', ');
+    throw new Error(`the CSR asks for ${list(requested)}, not ${list(approved.names)}: refusing to sign it`);
   }
 }
 
@@ -185,17 +183,17 @@ function toAltName(name: SubjectName): AltName {
 }
 
 /** The subjectAltName the requester asked for in its extensionRequest. */
-function requestedAltNames(csr: forge.pki.CertificateSigningRequest): AltName[] {
+function requestedNames(csr: forge.pki.CertificateSigningRequest): SubjectName[] {
   const request = csr.getAttribute({ name: 'extensionRequest' }) as { extensions?: ForgeExtension[] } | null;
   const san = request?.extensions?.find((extension) => extension.name === 'subjectAltName');
-  const altNames: AltName[] = [];
+  const names: SubjectName[] = [];
   for (const altName of san?.altNames ?? []) {
-    if (altName.type === 2 && altName.value !== undefined) altNames.push({ type: 2, value: altName.value });
-    else if (altName.type === 7 && altName.ip !== undefined) altNames.push({ type: 7, ip: altName.ip });
+    if (altName.type === 2 && altName.value !== undefined) names.push({ type: 'dns', value: altName.value.toLowerCase() });
+    else if (altName.type === 7 && altName.ip !== undefined) names.push({ type: 'ip', value: altName.ip });
     else throw new Error(`the CSR requests an unsupported subjectAltName (type ${altName.type})`);
   }
-  if (altNames.length === 0) throw new Error('the CSR requests no subjectAltName: modern TLS clients ignore the CN');
-  return altNames;
+  if (names.length === 0) throw new Error('the CSR requests no subjectAltName: modern TLS clients ignore the CN');
+  return names;
 }
 
 interface ForgeExtension {
