@@ -172,12 +172,12 @@ async function issueMethod2(options: PkiOptions, now: Date): Promise<Outcome[]> 
     profile: 'server+client',
   };
   const dirs = [join(options.out, 'server'), join(options.out, 'client')];
-  const problem = options.force ? '--force' : await sharedProblem(dirs, shared, options, now);
-  if (problem === undefined) {
-    const pair = await readKeyPair(dirs[0] as string, CERTIFICATE_FILE, KEY_FILE);
-    const certificate = summarizeCertificate(pair.certificate);
+  const current = options.force ? { problem: '--force' } : await inspectShared(dirs, shared, options, now);
+  if ('kept' in current) {
+    const certificate = summarizeCertificate(current.kept.certificate);
     return ['server', 'client'].map((identity) => ({ identity, action: 'reused', reason: 'valid and current', certificate }));
   }
+  const { problem } = current;
   const key = await generateKey(options.keySize);
   const certificatePem = createSelfSigned(shared.commonName, shared.names, key, validity(now, options.days));
   // Each side trusts exactly the one certificate both of them present.
@@ -186,25 +186,31 @@ async function issueMethod2(options: PkiOptions, now: Date): Promise<Outcome[]> 
   return ['server', 'client'].map((identity) => ({ identity, action: 'issued', reason: problem, certificate }));
 }
 
-/** Why the shared material must be re-issued: any folder broken, or the two folders disagree. */
-async function sharedProblem(dirs: string[], shared: LeafSpec, options: PkiOptions, now: Date): Promise<string | undefined> {
+/** The shared material to keep, or why it must be re-issued: any folder broken, or the two folders disagree. */
+async function inspectShared(
+  dirs: string[],
+  shared: LeafSpec,
+  options: PkiOptions,
+  now: Date,
+): Promise<{ kept: KeyPair } | { problem: string }> {
   const reads = await Promise.all(dirs.map(readLeaf));
   const pairs: KeyPair[] = [];
   for (const [index, read] of reads.entries()) {
-    if ('problem' in read) return `${dirs[index]}: ${read.problem}`;
+    if ('problem' in read) return { problem: `${dirs[index]}: ${read.problem}` };
     pairs.push(read.pair);
   }
   const [first, second] = pairs as [KeyPair, KeyPair];
   if (first.certificatePem !== second.certificatePem || first.keyPem !== second.keyPem) {
-    return 'server and client hold different certificates';
+    return { problem: 'server and client hold different certificates' };
   }
   const trusted = await Promise.all(dirs.map((dir) => readIfPresent(join(dir, CA_FILE))));
-  if (trusted.some((pem) => pem !== first.certificatePem)) return `${CA_FILE} is not the shared certificate`;
+  if (trusted.some((pem) => pem !== first.certificatePem)) return { problem: `${CA_FILE} is not the shared certificate` };
   // Not checkIssued(): OpenSSL wants keyCertSign on an issuer, and this leaf-like
   // certificate has none; a trust anchor is trusted as-is, its own signature is enough.
   const self = first.certificate;
-  if (self.subject !== self.issuer || !self.verify(self.publicKey)) return 'not self-signed';
-  return commonReasons(first.certificate, shared, options, now, options.days, undefined);
+  if (self.subject !== self.issuer || !self.verify(self.publicKey)) return { problem: 'not self-signed' };
+  const problem = commonReasons(self, shared, options, now, options.days, undefined);
+  return problem === undefined ? { kept: first } : { problem };
 }
 
 // ---- shared by both methods ----
