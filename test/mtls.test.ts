@@ -1,22 +1,21 @@
 // Our server and client, in process, over real TLS on loopback: both methods,
 // and every way the mutual handshake can fail, seen from both sides.
 import assert from 'node:assert/strict';
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import got from 'got';
 import { readClientConfig } from '../services/client/config.ts';
 import { exchange, type Exchange } from '../services/client/exchange.ts';
-import { readTlsMaterial, readTrust } from '../services/shared/tls-material.ts';
+import { readClientMaterial } from '../services/client/material.ts';
+import { readTlsMaterial } from '../services/shared/tls-material.ts';
 import { caOf, expiredSince, identity, issue, rogueCa, trustOnly, validFromIn } from './helpers/material.ts';
 import { startTestServer, type LogEvent, type TestServer } from './helpers/server.ts';
 
 /** Runs our client's exchange against a URL with the material in dir. */
 async function clientExchange(dir: string, url: string): Promise<Exchange> {
   const config = readClientConfig({ TLS_DIR: dir, SERVER_URL: url, WAIT_FOR_SERVER_MS: '0', TIMEOUT_MS: '5000' });
-  // A folder without tls.crt is a client that presents nothing; any other problem fails the test.
-  const presents = (await readdir(dir)).includes('tls.crt');
-  return exchange(config, presents ? await readTlsMaterial(dir) : await readTrust(dir));
+  return exchange(config, await readClientMaterial(dir));
 }
 
 const handshakeFailure = (event: LogEvent) => event.event === 'handshake_failed';

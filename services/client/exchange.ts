@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import tls, { type PeerCertificate, type TLSSocket } from 'node:tls';
 import got from 'got';
 import { summarizeCertificate, type CertificateSummary } from '../shared/certificate.ts';
-import type { Trust, TlsMaterial } from '../shared/tls-material.ts';
+import type { ClientMaterial } from './material.ts';
 import type { ClientConfig } from './config.ts';
 import { diagnose, RETRYABLE_CODES, type Diagnosis } from './diagnosis.ts';
 
@@ -25,7 +25,7 @@ export interface Exchange {
  * ca.crt, check the server's host name against its SANs. Retries only while
  * the server is not reachable yet.
  */
-export async function exchange(config: ClientConfig, material: Trust & Partial<TlsMaterial>): Promise<Exchange> {
+export async function exchange(config: ClientConfig, material: ClientMaterial): Promise<Exchange> {
   let serverCertificate: PeerCertificate | undefined;
   let session: { protocol: string | undefined; cipher: string | undefined } = { protocol: undefined, cipher: undefined };
   let connection: Exchange['connection'];
@@ -81,14 +81,15 @@ export async function exchange(config: ClientConfig, material: Trust & Partial<T
       failure: response.ok ? undefined : httpFailure(response.statusCode, response.body),
     };
   } catch (error) {
+    const server = summarize(serverCertificate);
     const failure = diagnose(error as NodeJS.ErrnoException, {
       host: config.url.hostname.replace(/^\[|\]$/g, ''),
       port: config.url.port || '443',
       presentedCertificate: material.certificatePem !== undefined,
-      serverNames: summarize(serverCertificate)?.subjectAltNames,
+      serverNames: server?.subjectAltNames,
       timeoutMs: config.timeoutMs,
     });
-    return { server: summarize(serverCertificate), ...session, connection, status: undefined, statusMessage: undefined, body: undefined, attempts, failure };
+    return { server, ...session, connection, status: undefined, statusMessage: undefined, body: undefined, attempts, failure };
   }
 }
 

@@ -1,9 +1,9 @@
-import type { Trust, TlsMaterial } from '../shared/tls-material.ts';
+import type { ClientMaterial } from './material.ts';
 import type { ClientConfig } from './config.ts';
 import type { Exchange } from './exchange.ts';
 
 /** What happened, in a few lines a person can read; the last line is the verdict. */
-export function formatExchange(config: ClientConfig, material: Trust & Partial<TlsMaterial>, warnings: string[], result: Exchange): string {
+export function formatExchange(config: ClientConfig, material: ClientMaterial, warnings: string[], result: Exchange): string {
   const lines: string[] = [];
   const us = material.certificate === undefined ? 'no client certificate' : material.certificate.subject.trim();
   lines.push(`client:  ${config.url.href} as ${us}, trusting ${material.ca.map((ca) => ca.subject.trim()).join(', ')}`);
