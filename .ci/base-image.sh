@@ -24,22 +24,9 @@ HOST_CA_BUNDLE="${HOST_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}"
 LOG="${TMPDIR:-/tmp}/mtls-demo-base-image.log"
 
 STEP_PREFIX=base-image
+STEP_LOG="$LOG"
 # shellcheck source=steps.sh
 . "$(dirname "$0")/steps.sh"
-trap 'die "unexpected failure at line $LINENO: $BASH_COMMAND"' ERR
-trap 'exit 130' INT TERM   # so the EXIT clean-up also runs when interrupted
-
-# Run a noisy command with its output kept in $LOG; on failure show its end.
-quiet() {
-  local out rc=0
-  out="$(DEBIAN_FRONTEND=noninteractive "$@" 2>&1 </dev/null)" || rc=$?
-  printf '%s\n' "$out" >>"$LOG"
-  if [ "$rc" != 0 ]; then
-    [ "$open_line" = 1 ] && echo "FAILED" && open_line=0
-    printf '%s\n' "$out" | tail -n 15
-    die "'$*' failed (full log: $LOG)"
-  fi
-}
 
 have_image() { docker image inspect "$1" >/dev/null 2>&1; }
 emit() { echo "$1" >&3; exit 0; }

@@ -18,22 +18,9 @@ TEMP_SOURCE=/etc/apt/sources.list.d/zz-mtls-demo-trixie-tmp.sources
 ENGINE_WAIT_SECONDS=60
 
 STEP_PREFIX=docker
+STEP_LOG="$APT_LOG"
 # shellcheck source=steps.sh
 . "$(dirname "$0")/steps.sh"
-trap 'die "unexpected failure at line $LINENO: $BASH_COMMAND"' ERR
-trap 'exit 130' INT TERM   # so the EXIT clean-up below also runs when interrupted
-
-# Run an apt command quietly; on failure show the end of its output.
-apt_quiet() {
-  local out rc=0
-  out="$(DEBIAN_FRONTEND=noninteractive "$@" 2>&1)" || rc=$?
-  printf '%s\n' "$out" >>"$APT_LOG"
-  if [ "$rc" != 0 ]; then
-    [ "$open_line" = 1 ] && echo "FAILED" && open_line=0
-    printf '%s\n' "$out" | tail -n 15 >&2
-    die "'$*' failed (full log: $APT_LOG)"
-  fi
-}
 
 engine_ok() { docker info >/dev/null 2>&1; }
 compose_ok() { docker compose version >/dev/null 2>&1; }
@@ -62,8 +49,8 @@ if engine_ok || command -v dockerd >/dev/null 2>&1; then
   say "dockerd already installed"
 else
   start "installing docker.io"
-  apt_quiet apt-get update
-  apt_quiet apt-get install -y docker.io
+  quiet apt-get update
+  quiet apt-get install -y docker.io
   command -v dockerd >/dev/null 2>&1 || die "docker.io installed but dockerd not on PATH"
   finish "done, $(dockerd --version | cut -d, -f1)"
 fi
@@ -121,15 +108,15 @@ Suites: trixie
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 EOF
-  apt_quiet apt-get update
+  quiet apt-get update
   mkdir -p "$work/debs" "$work/root"
   chmod 755 "$work"
   chown _apt "$work/debs" 2>/dev/null || true   # lets apt download sandboxed
   cd "$work/debs"
-  apt_quiet apt-get download "${need_pkgs[@]}"
+  quiet apt-get download "${need_pkgs[@]}"
   cd /
   rm -f "$TEMP_SOURCE"
-  apt_quiet apt-get update
+  quiet apt-get update
   finish
 
   start "installing CLI plugins into $PLUGIN_DIR"
