@@ -127,13 +127,19 @@ describe('the server process stops cleanly', () => {
   }
 });
 
+/** Our server on fresh method1 material, and request options for its client going through `agent`. */
+async function reloadingServer(agent: https.Agent) {
+  const out = await issue('method1');
+  const server = await startTestServer(join(out, 'server'));
+  const client = (file: string) => readFile(join(out, 'client', file));
+  const options = { agent, cert: await client('tls.crt'), key: await client('tls.key'), ca: await client('ca.crt') };
+  return { out, server, options };
+}
+
 describe('the server reloads its certificates without a restart', () => {
   it('serves a re-issued certificate to new connections while an open connection keeps working', async () => {
-    const out = await issue('method1');
-    const server = await startTestServer(join(out, 'server'));
-    const client = async (file: string) => readFile(join(out, 'client', file));
     const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
-    const options = { agent, cert: await client('tls.crt'), key: await client('tls.key'), ca: await client('ca.crt') };
+    const { out, server, options } = await reloadingServer(agent);
     try {
       const before = await fingerprintOf(server.url(), options);
       // The PKI re-issues only the server's certificate; the CA (and so the client's trust) stays.
@@ -153,13 +159,10 @@ describe('the server reloads its certificates without a restart', () => {
   });
 
   it('refuses broken material, logs why, and keeps the old certificate in service', async () => {
-    const out = await issue('method1');
-    const server = await startTestServer(join(out, 'server'));
-    const client = async (file: string) => readFile(join(out, 'client', file));
-    const options = { cert: await client('tls.crt'), key: await client('tls.key'), ca: await client('ca.crt'), agent: freshConnections() };
+    const { out, server, options } = await reloadingServer(freshConnections());
     try {
       const before = await fingerprintOf(server.url(), options);
-      await writeFile(join(out, 'server', 'tls.key'), await client('tls.key'));
+      await writeFile(join(out, 'server', 'tls.key'), await readFile(join(out, 'client', 'tls.key')));
       const refused = await server.log.waitFor((event) => event.event === 'tls_reload_refused');
       assert.equal(refused['problem'], 'does not match the certificate in tls.crt');
       assert.equal(refused['keeping'], before);
@@ -170,10 +173,7 @@ describe('the server reloads its certificates without a restart', () => {
   });
 
   it('refuses material that OpenSSL itself rejects (a 1024-bit key), and keeps serving', async () => {
-    const out = await issue('method1');
-    const server = await startTestServer(join(out, 'server'));
-    const client = async (file: string) => readFile(join(out, 'client', file));
-    const options = { cert: await client('tls.crt'), key: await client('tls.key'), ca: await client('ca.crt'), agent: freshConnections() };
+    const { out, server, options } = await reloadingServer(freshConnections());
     try {
       const before = await fingerprintOf(server.url(), options);
       // Parses, matches, valid, serverAuth: only OpenSSL's own policy ("ee key too small") says no.
