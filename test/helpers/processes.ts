@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { chmod, copyFile, mkdtemp } from 'node:fs/promises';
+import { copyFile, cp, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,24 +39,27 @@ export function runPkiCommand(...args: string[]): Promise<RunResult> {
 }
 
 export const UNPRIVILEGED = 65534;
-let unprivilegedNode: Promise<string> | undefined;
+let unprivilegedCopy: Promise<{ node: string; main: string }> | undefined;
 
 /**
  * The PKI command as an unprivileged user (uid 65534) when the tests run as
- * root, who may read and write anything; with a copy of node it can execute
- * (root's home is usually closed to others).
+ * root, who may read and write anything. That user may not be able to reach
+ * node or this checkout (root's home, a 0700 temporary directory), so it runs
+ * a copy of both: node, and the PKI's code with its one dependency.
  */
 export async function runPkiCommandUnprivileged(...args: string[]): Promise<RunResult> {
   if (process.getuid?.() !== 0) return runPkiCommand(...args);
-  unprivilegedNode ??= (async () => {
-    const dir = await temporaryDirectory('mtls-node-');
-    await chmod(dir, 0o755);
-    const node = join(dir, 'node');
-    await copyFile(process.execPath, node);
-    await chmod(node, 0o755);
-    return node;
+  unprivilegedCopy ??= (async () => {
+    const dir = await temporaryDirectory('mtls-unprivileged-');
+    for (const path of ['package.json', 'pki', 'services/shared', 'node_modules/node-forge']) {
+      await cp(join(ROOT, path), join(dir, path), { recursive: true });
+    }
+    await copyFile(process.execPath, join(dir, 'node'));
+    await run('chmod', ['-R', 'a+rX', dir]);
+    return { node: join(dir, 'node'), main: join(dir, 'pki/main.ts') };
   })();
-  return run(await unprivilegedNode, [join(ROOT, 'pki/main.ts'), ...args], { uid: UNPRIVILEGED, gid: UNPRIVILEGED });
+  const { node, main } = await unprivilegedCopy;
+  return run(node, [main, ...args], { uid: UNPRIVILEGED, gid: UNPRIVILEGED });
 }
 
 export function openssl(...args: string[]): Promise<RunResult> {
