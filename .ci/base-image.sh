@@ -19,7 +19,6 @@ NODE_IMAGE="${NODE_IMAGE:-node:24-bookworm-slim}"
 PULL_TIMEOUT="${PULL_TIMEOUT:-20}"
 STANDIN_TAG=mtls-demo/node-base:24
 ROOTFS_TAG=mtls-demo/rootfs:bookworm
-NODE24_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/mtls-demo/node24"
 HOST_CA_BUNDLE="${HOST_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}"
 LOG="${TMPDIR:-/tmp}/mtls-demo-base-image.log"
 
@@ -77,23 +76,12 @@ else
   finish
 fi
 
-# 2b. Node 24 binary (npm package node@24), cached between runs.
-node24="$NODE24_DIR/node_modules/node/bin/node"
-if [ -x "$node24" ] && "$node24" --version 2>/dev/null | grep -q '^v24\.'; then
-  say "Node $("$node24" --version) already in $NODE24_DIR"
-else
-  command -v npm >/dev/null 2>&1 || die "npm is needed to fetch node@24"
-  start "installing node@24 into $NODE24_DIR"
-  mkdir -p "$NODE24_DIR"
-  quiet npm install --prefix "$NODE24_DIR" --no-audit --no-fund node@24
-  [ -x "$node24" ] && "$node24" --version | grep -q '^v24\.' \
-    || die "npm install node@24 did not give a Node 24 binary at $node24"
-  finish "done, $("$node24" --version)"
-fi
+# 2b. Node 24 binary: the project's one installer (npm package node@24, cached).
+node24="$(bash "$(dirname "$0")/node.sh" --24)/node" || die "no Node 24 for the image (see the node: line above)"
 node_version="$("$node24" --version)"
 
-# 2c. npm CLI of the host. Resolved from the npm executable itself: with a
-# Node 24 from $NODE24_DIR first on PATH, `npm root -g` points into that dir.
+# 2c. npm CLI of the host. Resolved from the npm executable itself: with the
+# cached Node 24 first on PATH, `npm root -g` would point into its folder.
 npm_cli="$(readlink -f "$(command -v npm 2>/dev/null || true)" 2>/dev/null || true)"
 npm_dir="$(dirname "$(dirname "$npm_cli")")"
 if [ ! -f "$npm_dir/bin/npm-cli.js" ]; then
