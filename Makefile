@@ -10,30 +10,44 @@ endif
 # Every profile: what `down`, `logs` and `clean` act on.
 COMPOSE_ALL = $(COMPOSE) --profile method1 --profile method2 --profile failures
 
+# The rest of a recipe line runs with a Node that satisfies package.json's
+# engines first on PATH (Node 24 fetched on Debian when the host's is older)
+# and node_modules as package-lock.json lists it: see .ci/prepare.sh.
+WITH_NODE = PATH="$$(bash .ci/prepare.sh):$$PATH" && export PATH &&
+
+# TESTS=all: every test. TESTS=unit: all but those that need Docker (the
+# suites under describeWithDocker) or a fresh clone of the repository.
+TESTS ?= all
+CONTAINER_TESTS = $(shell grep -l describeWithDocker test/*.test.ts)
+UNIT_TESTS = $(filter-out $(CONTAINER_TESTS) test/fresh-clone.test.ts,$(wildcard test/*.test.ts))
+TEST_FILES_all = "test/**/*.test.ts"
+TEST_FILES_unit = $(UNIT_TESTS)
+TEST_FILES = $(or $(TEST_FILES_$(TESTS)),$(error TESTS must be all or unit, not '$(TESTS)'))
+
 .PHONY: help test test-containers typecheck pki bench bench-pki \
         build demo up-method1 up-method2 down logs clean compose
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-test: ## type-check, then every test (unit, loopback TLS, containers)
-	npm test
+test: ## prepare Node 24 and node_modules, type-check, run every test (TESTS=unit: no Docker, no fresh clone)
+	@$(WITH_NODE) npm run -s typecheck && node --test --test-concurrency=1 $(TEST_FILES)
 
 test-containers: ## only the container tests (builds the images, runs every profile)
-	node --test --test-concurrency=1 test/containers.test.ts test/failures.test.ts
+	@$(WITH_NODE) node --test --test-concurrency=1 $(CONTAINER_TESTS)
 
 typecheck: ## tsc --noEmit over the whole project
-	npm run -s typecheck
+	@$(WITH_NODE) npm run -s typecheck
 
 pki: ## issue method1 into $(OUT)/method1 and method2 into $(OUT)/method2
-	npm run -s pki -- --method method1 --out $(OUT)/method1
-	npm run -s pki -- --method method2 --out $(OUT)/method2
+	@$(WITH_NODE) npm run -s pki -- --method method1 --out $(OUT)/method1 \
+	  && npm run -s pki -- --method method2 --out $(OUT)/method2
 
 bench: ## our server's mTLS cost against bare node:https, then the PKI bench (< 3 min)
-	npm run -s bench
+	@$(WITH_NODE) npm run -s bench
 
 bench-pki: ## our PKI against the openssl CLI sequence, side by side
-	npm run -s bench:pki
+	@$(WITH_NODE) npm run -s bench:pki
 
 # method1's services build the three images; method2's use the same ones
 # (building both profiles would make each image twice, labelled per service).
