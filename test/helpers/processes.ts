@@ -16,6 +16,8 @@ export interface RunResult {
 /** Runs a command to completion (bounded by a timeout) and captures its output. */
 export interface RunOptions {
   env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  timeoutMs?: number;
   input?: string;
   uid?: number;
   gid?: number;
@@ -23,8 +25,8 @@ export interface RunOptions {
 
 export function run(command: string, args: string[], options: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const { env = process.env, uid, gid } = options;
-    const child = execFile(command, args, { cwd: ROOT, env, uid, gid, timeout: 60_000 }, (error, stdout, stderr) => {
+    const { env = process.env, cwd = ROOT, uid, gid, timeoutMs = 60_000 } = options;
+    const child = execFile(command, args, { cwd, env, uid, gid, timeout: timeoutMs }, (error, stdout, stderr) => {
       const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
       if (error !== null && code === null) reject(error);
       else resolve({ code, stdout, stderr });
