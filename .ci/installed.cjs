@@ -32,7 +32,10 @@ function differences(wanted, installed) {
 var wanted = packages('package-lock.json');
 var installed = packages('node_modules/.package-lock.json');
 var found =
-  wanted === undefined ? ['package-lock.json unreadable'] : installed === undefined ? ['node_modules missing'] : differences(wanted, installed);
+  wanted === undefined ? ['package-lock.json unreadable']
+  : !fs.existsSync(path.join(root, 'node_modules')) ? ['node_modules missing']
+  : installed === undefined ? ['no record of an npm install in node_modules']
+  : differences(wanted, installed);
 if (found.length === 0) process.exit(0);
 console.log(found.slice(0, 2).join(', ') + (found.length > 2 ? ' and ' + (found.length - 2) + ' more' : ''));
 process.exit(1);

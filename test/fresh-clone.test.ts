@@ -27,6 +27,8 @@ function which(file: string, path: string): string | undefined {
 function userPath(): string {
   const path = process.env['PATH'] ?? '';
   const ours = dirname(process.execPath);
+  // A system folder (/usr/bin) also holds make and bash: it stays.
+  if (['make', 'bash'].some((tool) => existsSync(join(ours, tool)))) return path;
   const without = path
     .split(delimiter)
     .filter((dir) => dir !== ours)
