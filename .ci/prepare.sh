@@ -14,7 +14,7 @@ STEP_LOG="${TMPDIR:-/tmp}/mtls-demo-npm-ci.log"
 # shellcheck source=steps.sh
 . .ci/steps.sh
 
-node_dir="$(bash .ci/node.sh)"
+node_dir="$(bash .ci/node.sh)" || exit 1   # node.sh printed why
 PATH="$node_dir:$PATH"
 
 # By content, not by date: a checkout gives package-lock.json a new date
