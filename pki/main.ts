@@ -1,4 +1,5 @@
 import { formatReport } from './report.ts';
+import { UnsafePathError } from './files.ts';
 import { CaMaterialError, runPki } from './issue.ts';
 import { parsePkiOptions, USAGE, UsageError } from './options.ts';
 
@@ -13,7 +14,7 @@ try {
 } catch (error) {
   process.exitCode = error instanceof UsageError ? 2 : 1;
   const hint = error instanceof UsageError ? ' (see --help)' : '';
-  const message = error instanceof UsageError || error instanceof CaMaterialError ? error.message : describeFailure(error);
+  const message = error instanceof UsageError || error instanceof CaMaterialError || error instanceof UnsafePathError ? error.message : describeFailure(error);
   console.error(`pki: ${message}${hint}`);
 }
 
