@@ -16,6 +16,7 @@ import { clampTo, commonNameOf, createCaCertificate, createCsr, createSelfSigned
 import { CA_FOLDER_MODE, CERTIFICATE_MODE, ensureDirectory, IDENTITY_FOLDER_MODE, KEY_MODE, readIfPresent, writeFileAtomic, writeIdentity } from './files.ts';
 import { CA_FOLDER, CA_KEY_FILE, prepareFolders, type FolderNotes } from './folders.ts';
 import { generateKey, keySupply, privateKeyToPem } from './keys.ts';
+import { DEFAULT_LOCK_WAIT_MS, lockOut } from './lock.ts';
 import { ensureDemoIdentities } from './demo-identities.ts';
 import type { PkiOptions } from './options.ts';
 
@@ -49,12 +50,17 @@ interface LeafSpec {
   profile: Profile;
 }
 
-export async function runPki(options: PkiOptions, now = new Date()): Promise<PkiResult> {
+export async function runPki(options: PkiOptions, now = new Date(), lockWaitMs = DEFAULT_LOCK_WAIT_MS): Promise<PkiResult> {
   // Created when missing, never re-moded: --out may be /tmp or a volume's parent.
   await mkdir(options.out, { recursive: true });
-  const notes = await prepareFolders(options);
-  const outcomes = options.method === 'method1' ? await issueMethod1(options, now) : await issueMethod2(options, now);
-  return { options, outcomes: outcomes.map((outcome) => withNotes(outcome, notes)) };
+  const release = await lockOut(options.out, lockWaitMs);
+  try {
+    const notes = await prepareFolders(options);
+    const outcomes = options.method === 'method1' ? await issueMethod1(options, now) : await issueMethod2(options, now);
+    return { options, outcomes: outcomes.map((outcome) => withNotes(outcome, notes)) };
+  } finally {
+    await release();
+  }
 }
 
 function withNotes(outcome: Outcome, notes: FolderNotes): Outcome {

@@ -1,10 +1,12 @@
 // The PKI's files under attack: another local user planting material or
 // symbolic links in --out, two runs at once, and a run killed half-way.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { chmod, chown, lstat, mkdir, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { openssl, runPkiCommand, temporaryDirectory, UNPRIVILEGED, type RunResult } from './helpers/processes.ts';
+import { openssl, ROOT, run, runPkiCommand, runPkiCommandUnprivileged, temporaryDirectory, UNPRIVILEGED, type RunResult } from './helpers/processes.ts';
 
 // The other local user. The tests run as root here; as anyone else they cannot
 // hand files to another uid, so the planted-material tests need root.
@@ -124,5 +126,132 @@ describe('pki refuses folders and files another local user could control', () =>
     assert.equal(await mode(join(out, 'ca')), 0o700);
     assert.equal(await mode(join(out, 'ca', 'ca.key')), 0o600);
     assert.equal(await mode(join(out, 'server', 'tls.key')), 0o600);
+  });
+});
+
+/** The PKI with extra environment (its lock wait, the test's rename hooks), as `npm run pki` would run it. */
+function runPkiWith(env: Record<string, string>, ...args: string[]): Promise<RunResult> {
+  return run(process.execPath, [join(ROOT, 'pki/main.ts'), ...args], { env: { ...process.env, ...env } });
+}
+
+const RENAME_HOOKS = join(ROOT, 'test/helpers/rename-hooks.ts');
+
+/** The PKI with the rename hooks preloaded; resolves with the signal that ended it, if one did. */
+function runPkiHooked(env: Record<string, string>, ...args: string[]): Promise<RunResult & { signal: NodeJS.Signals | null }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', RENAME_HOOKS, join(ROOT, 'pki/main.ts'), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      timeout: 60_000,
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+/** Whether the CA pair belongs together and every leaf verifies against the final CA (openssl as the oracle). */
+async function assertConsistent(out: string): Promise<void> {
+  const caFile = join(out, 'ca', 'ca.crt');
+  const fromKey = await openssl('pkey', '-in', join(out, 'ca', 'ca.key'), '-pubout');
+  const fromCertificate = await openssl('x509', '-in', caFile, '-pubkey', '-noout');
+  assert.equal(fromKey.code, 0, fromKey.stderr);
+  assert.equal(fromKey.stdout, fromCertificate.stdout, 'ca.key matches ca.crt');
+  const ca = await readFile(caFile, 'utf8');
+  for (const identity of ['server', 'client']) {
+    const verified = await openssl('verify', '-CAfile', caFile, join(out, identity, 'tls.crt'));
+    assert.equal(verified.code, 0, `${identity}: ${verified.stdout}${verified.stderr}`);
+    assert.equal(await readFile(join(out, identity, 'ca.crt'), 'utf8'), ca, `${identity} trusts the final CA`);
+    const pair = await openssl('x509', '-in', join(out, identity, 'tls.crt'), '-pubkey', '-noout');
+    const key = await openssl('pkey', '-in', join(out, identity, 'tls.key'), '-pubout');
+    assert.equal(key.stdout, pair.stdout, `${identity}: tls.key matches tls.crt`);
+  }
+}
+
+describe('pki runs into one --out one at a time', () => {
+  it('serializes parallel runs: all exit 0 and leave one consistent CA and leaves it signed', async () => {
+    // Without the lock, one round of these left a mismatched pair about half of the time.
+    for (let round = 1; round <= 2; round += 1) {
+      const out = join(await temporaryDirectory(), 'out');
+      // Half of them replace the CA, so that every run changes it. Each rename
+      // takes a random while longer, so that the runs overlap and interleave.
+      const runs = Array.from({ length: 8 }, (_, index) =>
+        runPkiHooked({ PKI_TEST_RENAME_DELAY_MS: '100' }, '--method', 'method1', '--out', out, ...(index % 2 === 0 ? ['--force'] : [])),
+      );
+      for (const result of await Promise.all(runs)) assert.equal(result.code, 0, result.stderr);
+      await assertConsistent(out);
+      assert.deepEqual((await readdir(out)).sort(), ['ca', 'client', 'server'], 'no lock left behind');
+    }
+  });
+
+  it('locks server/ when --out is read-only, as with one volume per identity', async () => {
+    const out = await temporaryDirectory();
+    await chmod(out, 0o755);
+    for (const folder of ['ca', 'server', 'client']) {
+      await mkdir(join(out, folder));
+      if (asRoot) await chown(join(out, folder), UNPRIVILEGED, UNPRIVILEGED);
+    }
+    if (!asRoot) await chmod(out, 0o555);
+    const lock = join(out, 'server', '.pki.lock');
+    await writeFile(lock, JSON.stringify({ pid: process.pid, host: hostname(), since: '2026-01-01T00:00:00.000Z' }));
+    if (asRoot) await chown(lock, UNPRIVILEGED, UNPRIVILEGED);
+    // The unprivileged run inherits this process's environment.
+    process.env.PKI_LOCK_WAIT_SECONDS = '1';
+    try {
+      const result = await runPkiCommandUnprivileged('--method', 'method1', '--out', out);
+      assertRefused(result, new RegExp(`^pki: another run holds ${lock} \\(pid ${process.pid} on `));
+    } finally {
+      delete process.env.PKI_LOCK_WAIT_SECONDS;
+    }
+    assert.deepEqual(await readdir(join(out, 'server')), ['.pki.lock']);
+  });
+
+  it('waits for a run that holds the lock, then gives up with one line and exit 1, writing nothing', async () => {
+    const out = join(await temporaryDirectory(), 'out');
+    await mkdir(out);
+    const lock = join(out, '.pki.lock');
+    const holder = { pid: process.pid, host: hostname(), since: '2026-01-01T00:00:00.000Z' };
+    await writeFile(lock, JSON.stringify(holder));
+    const result = await runPkiWith({ PKI_LOCK_WAIT_SECONDS: '1' }, '--method', 'method1', '--out', out);
+    assertRefused(
+      result,
+      new RegExp(`^pki: another run holds ${lock} \\(pid ${process.pid} on ${hostname()} since 2026-01-01T00:00:00.000Z\\); gave up after 1 s \\(if no run is active, remove that file\\)$`, 'm'),
+    );
+    assert.deepEqual(await readdir(out), ['.pki.lock']);
+    assert.deepEqual(JSON.parse(await readFile(lock, 'utf8')), holder, 'the holder keeps its lock');
+  });
+
+  it('takes over the lock of a run that is gone', async () => {
+    const out = join(await temporaryDirectory(), 'out');
+    await mkdir(out);
+    const gone = await new Promise<number>((resolve) => {
+      const child = spawn(process.execPath, ['-e', '']);
+      child.on('exit', () => resolve(child.pid as number));
+    });
+    await writeFile(join(out, '.pki.lock'), JSON.stringify({ pid: gone, host: hostname(), since: '2026-01-01T00:00:00.000Z' }));
+    const result = await runPkiCommand('--method', 'method1', '--out', out);
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual((await readdir(out)).sort(), ['ca', 'client', 'server']);
+  });
+
+  it('refuses a lock file planted by another user', needsRoot, async () => {
+    const { out } = await sharedOut();
+    await mkdir(out);
+    await writeFile(join(out, '.pki.lock'), JSON.stringify({ pid: process.pid, host: hostname(), since: '2026-01-01T00:00:00.000Z' }));
+    await giveTo(ATTACKER, join(out, '.pki.lock'));
+    const result = await runPkiWith({ PKI_LOCK_WAIT_SECONDS: '1' }, '--method', 'method1', '--out', out);
+    assertRefused(result, /^pki: .*\/out\/\.pki\.lock is owned by uid 65534, not by this user \(uid 0\); refusing to use it/);
+    assert.deepEqual(await readdir(out), ['.pki.lock']);
+  });
+
+  it('refuses a lock wait that is not a whole number of seconds', async () => {
+    const dir = await temporaryDirectory();
+    const result = await runPkiWith({ PKI_LOCK_WAIT_SECONDS: 'soon' }, '--method', 'method1', '--out', join(dir, 'out'));
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /^pki: PKI_LOCK_WAIT_SECONDS must be a whole number of seconds from 0 to 3600, not "soon"/);
+    assert.deepEqual(await readdir(dir), []);
   });
 });
