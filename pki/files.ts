@@ -30,18 +30,33 @@ export async function writeFileAtomic(path: string, data: string, mode: number):
   // The name matches TEMPORARY, so that a later run can remove what a killed one left.
   const temporary = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   try {
-    const handle = await open(temporary, 'wx', mode);
-    try {
-      await handle.writeFile(data);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await chmod(temporary, mode); // the umask may have narrowed the mode open() asked for
+    await writeNewFile(temporary, data, mode);
     await rename(temporary, path);
   } catch (error) {
     await rm(temporary, { force: true });
     throw error;
+  }
+}
+
+/** Creates a file that must not exist yet (never through a planted link), on disk before this returns. */
+export async function writeNewFile(path: string, data: string, mode: number): Promise<void> {
+  const handle = await open(path, 'wx', mode);
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await chmod(path, mode); // the umask may have narrowed the mode open() asked for
+}
+
+/** Makes the renames and new names in a directory durable, as a file's sync does for its data. */
+export async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
 

@@ -1,13 +1,14 @@
-// Before a run issues anything: every folder it will write is checked (no
-// symbolic link, nothing another user owns or may write), what a killed run
-// left behind is cleaned up, and kept keys are made private again.
+// Before a run issues anything (and under its lock): every folder it will
+// write is checked (no symbolic link, nothing another user owns or may
+// write), what a killed run left behind is cleaned up or completed, and kept
+// keys are made private again.
 import { join } from 'node:path';
 import { CA_FILE, CERTIFICATE_FILE, KEY_FILE } from '../services/shared/tls-material.ts';
+import { CA_KEY_FILE, recoverCaPair } from './ca-files.ts';
 import { CA_FOLDER_MODE, checkOwnIfPresent, ensureDirectory, IDENTITY_FOLDER_MODE, removeStaleTemporaryFiles, tightenKeyMode } from './files.ts';
 import { foldersOf, type PkiOptions } from './options.ts';
 
 export const CA_FOLDER = 'ca';
-export const CA_KEY_FILE = 'ca.key';
 
 /** What the run did to a folder besides issuing, for the report; by folder (that is, identity) name. */
 export type FolderNotes = Map<string, string[]>;
@@ -28,7 +29,7 @@ async function inspect(dir: string, folder: string): Promise<void> {
 
 async function tidy(dir: string, folder: string): Promise<string[]> {
   await ensureDirectory(dir, folder === CA_FOLDER ? CA_FOLDER_MODE : IDENTITY_FOLDER_MODE);
-  const notes: string[] = [];
+  const notes = folder === CA_FOLDER ? await recoverCaPair(dir) : [];
   const removed = await removeStaleTemporaryFiles(dir);
   if (removed > 0) notes.push(`removed ${removed} temporary file${removed === 1 ? '' : 's'} an interrupted run left`);
   const loosened = await tightenKeyMode(join(dir, folder === CA_FOLDER ? CA_KEY_FILE : KEY_FILE));

@@ -13,8 +13,9 @@ import {
   type KeyPair,
 } from '../services/shared/tls-material.ts';
 import { clampTo, commonNameOf, createCaCertificate, createCsr, createSelfSigned, issueFromCsr, validity, type Profile } from './certificates.ts';
-import { CA_FOLDER_MODE, CERTIFICATE_MODE, ensureDirectory, IDENTITY_FOLDER_MODE, KEY_MODE, readIfPresent, writeFileAtomic, writeIdentity } from './files.ts';
-import { CA_FOLDER, CA_KEY_FILE, prepareFolders, type FolderNotes } from './folders.ts';
+import { CA_FOLDER_MODE, CERTIFICATE_MODE, ensureDirectory, IDENTITY_FOLDER_MODE, readIfPresent, writeFileAtomic, writeIdentity } from './files.ts';
+import { CA_KEY_FILE, writeCaPair } from './ca-files.ts';
+import { CA_FOLDER, prepareFolders, type FolderNotes } from './folders.ts';
 import { generateKey, keySupply, privateKeyToPem } from './keys.ts';
 import { DEFAULT_LOCK_WAIT_MS, lockOut } from './lock.ts';
 import { ensureDemoIdentities } from './demo-identities.ts';
@@ -130,8 +131,7 @@ async function createCa(caDir: string, options: PkiOptions, key: KeyObject, now:
   const certificatePem = createCaCertificate(options.caName, key, validity(now, options.days));
   const keyPem = privateKeyToPem(key);
   await ensureDirectory(caDir, CA_FOLDER_MODE);
-  await writeFileAtomic(join(caDir, CA_KEY_FILE), keyPem, KEY_MODE);
-  await writeFileAtomic(join(caDir, CA_FILE), certificatePem, CERTIFICATE_MODE);
+  await writeCaPair(caDir, keyPem, certificatePem);
   return { certificatePem, keyPem, certificate: new X509Certificate(certificatePem), key };
 }
 

@@ -255,3 +255,56 @@ describe('pki runs into one --out one at a time', () => {
     assert.deepEqual(await readdir(dir), []);
   });
 });
+
+describe('pki recovers from a run killed half-way (SIGKILL right before or after a rename)', () => {
+  const points = [
+    { when: 'before', to: '/ca/.committed', committed: false },
+    { when: 'after', to: '/ca/.committed', committed: true },
+    { when: 'after', to: '/ca/ca.key', committed: true },
+    { when: 'after', to: '/ca/ca.crt', committed: true },
+  ] as const;
+  for (const force of [false, true]) {
+    for (const { when, to, committed } of points) {
+      const title = `${force ? '--force, ' : ''}killed ${when} the rename to ${to}: the next run ${committed ? 'completes' : 'rolls back'} the CA pair`;
+      it(title, async () => {
+        const out = join(await temporaryDirectory(), 'out');
+        const caFile = join(out, 'ca', 'ca.crt');
+        if (force) assert.equal((await runPkiCommand('--method', 'method1', '--out', out)).code, 0);
+        const oldCa = force ? await readFile(caFile, 'utf8') : undefined;
+        const hook = when === 'before' ? 'PKI_TEST_KILL_BEFORE_RENAME_TO' : 'PKI_TEST_KILL_AFTER_RENAME_TO';
+        const killed = await runPkiHooked({ [hook]: to }, '--method', 'method1', '--out', out, ...(force ? ['--force'] : []));
+        assert.equal(killed.signal, 'SIGKILL', `killed ${when} ${to}: ${killed.stderr}`);
+
+        const next = await runPkiCommand('--method', 'method1', '--out', out);
+        assert.equal(next.code, 0, next.stderr);
+        const note = committed
+          ? /ca +reused +\(existing CA kept; finished installing the CA an interrupted run had written\)/
+          : /ca +(issued|reused) +\(.*; removed a new CA an interrupted run had not finished writing\)/;
+        assert.match(next.stdout, note);
+        await assertConsistent(out);
+        if (oldCa !== undefined) {
+          const finalCa = await readFile(caFile, 'utf8');
+          if (committed) assert.notEqual(finalCa, oldCa, 'the new CA, as the killed run had committed');
+          else assert.equal(finalCa, oldCa, 'the old CA, untouched');
+        }
+        assert.deepEqual((await readdir(join(out, 'ca'))).sort(), ['ca.crt', 'ca.key'], 'nothing left over in ca/');
+        assert.deepEqual((await readdir(out)).sort(), ['ca', 'client', 'server'], 'the dead run\'s lock is gone');
+      });
+    }
+  }
+
+  it('removes the temporary file (a whole private key) a run killed before its rename left', async () => {
+    const out = join(await temporaryDirectory(), 'out');
+    const killed = await runPkiHooked({ PKI_TEST_KILL_BEFORE_RENAME_TO: '/server/tls.key' }, '--method', 'method1', '--out', out);
+    assert.equal(killed.signal, 'SIGKILL');
+    const left = (await readdir(join(out, 'server'))).filter((name) => name.endsWith('.tmp'));
+    assert.equal(left.length, 1, 'the key was left behind');
+    assert.match(await readFile(join(out, 'server', left[0] as string), 'utf8'), /^-----BEGIN PRIVATE KEY-----/);
+
+    const next = await runPkiCommand('--method', 'method1', '--out', out);
+    assert.equal(next.code, 0, next.stderr);
+    assert.match(next.stdout, /server +issued +\(tls\.crt missing; removed 1 temporary file an interrupted run left\)/);
+    assert.deepEqual((await readdir(join(out, 'server'))).sort(), ['ca.crt', 'tls.crt', 'tls.key']);
+    await assertConsistent(out);
+  });
+});
