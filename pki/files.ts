@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Stats } from 'node:fs';
-import { chmod, lstat, mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { chmod, lstat, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import { CA_FILE, CERTIFICATE_FILE, KEY_FILE } from '../services/shared/tls-material.ts';
@@ -87,9 +87,30 @@ function unsafety(stats: Stats, kind: 'directory' | 'file'): string | undefined 
   if (kind === 'directory' ? !stats.isDirectory() : !stats.isFile()) return `is not a ${kind === 'file' ? 'regular file' : kind}`;
   const uid = process.geteuid?.();
   if (uid !== undefined && stats.uid !== uid) return `is owned by uid ${stats.uid}, not by this user (uid ${uid})`;
-  const writers = [stats.mode & 0o020 ? 'group' : '', stats.mode & 0o002 ? 'others' : ''].filter(Boolean);
-  if (writers.length > 0) return `is writable by ${writers.join(' and ')} (mode ${octal(stats.mode)})`;
+  const writers = writersOf(stats.mode);
+  if (writers !== undefined) return `is writable by ${writers} (mode ${octal(stats.mode)})`;
   return undefined;
+}
+
+/**
+ * --out may be shared like /tmp (sticky: only an entry's owner may rename or
+ * remove it), but not in a way that lets another user swap the identity
+ * folders in it between the checks and the writes.
+ */
+export async function checkOutFolder(path: string): Promise<void> {
+  const stats = await stat(path);
+  const uid = process.geteuid?.();
+  const refuse = (problem: string) => new UnsafePathError(`${path} ${problem}; refusing to write into it`);
+  if (uid !== undefined && stats.uid !== uid && stats.uid !== 0) throw refuse(`is owned by uid ${stats.uid}, not by this user (uid ${uid}) or root`);
+  const writers = writersOf(stats.mode);
+  if (writers !== undefined && (stats.mode & 0o1000) === 0) {
+    throw refuse(`is writable by ${writers} without the sticky bit (mode ${octal(stats.mode)})`);
+  }
+}
+
+function writersOf(mode: number): string | undefined {
+  const writers = [mode & 0o020 ? 'group' : '', mode & 0o002 ? 'others' : ''].filter(Boolean);
+  return writers.length === 0 ? undefined : writers.join(' and ');
 }
 
 /**

@@ -13,7 +13,7 @@ import {
   type KeyPair,
 } from '../services/shared/tls-material.ts';
 import { clampTo, commonNameOf, createCaCertificate, createCsr, createSelfSigned, issueFromCsr, validity, type Profile } from './certificates.ts';
-import { CA_FOLDER_MODE, CERTIFICATE_MODE, ensureDirectory, IDENTITY_FOLDER_MODE, readIfPresent, writeFileAtomic, writeIdentity } from './files.ts';
+import { CA_FOLDER_MODE, CERTIFICATE_MODE, checkOutFolder, ensureDirectory, IDENTITY_FOLDER_MODE, readIfPresent, writeFileAtomic, writeIdentity } from './files.ts';
 import { CA_KEY_FILE, writeCaPair } from './ca-files.ts';
 import { CA_FOLDER, prepareFolders, type FolderNotes } from './folders.ts';
 import { generateKey, keySupply, privateKeyToPem } from './keys.ts';
@@ -54,6 +54,7 @@ interface LeafSpec {
 export async function runPki(options: PkiOptions, now = new Date(), lockWaitMs = DEFAULT_LOCK_WAIT_MS): Promise<PkiResult> {
   // Created when missing, never re-moded: --out may be /tmp or a volume's parent.
   await mkdir(options.out, { recursive: true });
+  await checkOutFolder(options.out);
   const release = await lockOut(options.out, lockWaitMs);
   try {
     const notes = await prepareFolders(options);

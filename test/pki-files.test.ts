@@ -112,6 +112,26 @@ describe('pki refuses folders and files another local user could control', () =>
     assertRefused(result, /^pki: .*\/out\/client\/tls\.key is owned by uid 65534, not by this user \(uid 0\); refusing to use it/);
   });
 
+  it('refuses an --out owned by another user, who could swap the folders in it', needsRoot, async () => {
+    const { out } = await sharedOut();
+    await mkdir(out);
+    await giveTo(ATTACKER, out);
+    const result = await runPkiCommand('--method', 'method1', '--out', out);
+    assertRefused(result, /^pki: .*\/out is owned by uid 65534, not by this user \(uid 0\) or root; refusing to write into it/);
+    assert.deepEqual(await readdir(out), []);
+  });
+
+  it('refuses an --out that others may write to without the sticky bit, and accepts one like /tmp', async () => {
+    const { out } = await sharedOut();
+    await mkdir(out);
+    await chmod(out, 0o777);
+    const result = await runPkiCommand('--method', 'method1', '--out', out);
+    assertRefused(result, /^pki: .*\/out is writable by group and others without the sticky bit \(mode 0777\); refusing to write into it/);
+    assert.deepEqual(await readdir(out), []);
+    await chmod(out, 0o1777);
+    assert.equal((await runPkiCommand('--method', 'method1', '--out', out)).code, 0);
+  });
+
   it('tightens kept keys to 0600 and the CA folder to 0700, and says which key was looser', async () => {
     const { out } = await sharedOut();
     assert.equal((await runPkiCommand('--method', 'method1', '--out', out)).code, 0);
