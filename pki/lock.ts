@@ -54,7 +54,7 @@ async function acquireLock(path: string, waitMs: number): Promise<Release> {
       await removeStale(path, held.inode);
       continue;
     }
-    if (held !== undefined && Date.now() >= deadline) throw busy(path, held.holder, waitMs);
+    if (Date.now() >= deadline) throw busy(path, held?.holder, waitMs);
     await sleep(POLL_MS);
   }
 }
