@@ -53,7 +53,8 @@ interface LeafSpec {
 
 export async function runPki(options: PkiOptions, now = new Date(), lockWaitMs = DEFAULT_LOCK_WAIT_MS): Promise<PkiResult> {
   // Created when missing, never re-moded: --out may be /tmp or a volume's parent.
-  await mkdir(options.out, { recursive: true });
+  // Not group-writable whatever the umask, or checkOutFolder would refuse it.
+  await mkdir(options.out, { recursive: true, mode: IDENTITY_FOLDER_MODE });
   await checkOutFolder(options.out);
   const release = await lockOut(options.out, lockWaitMs);
   try {

@@ -132,6 +132,14 @@ describe('pki refuses folders and files another local user could control', () =>
     assert.equal((await runPkiCommand('--method', 'method1', '--out', out)).code, 0);
   });
 
+  it('creates an --out it accepts itself, also under a umask that lets the group write', async () => {
+    const out = join(await temporaryDirectory(), 'new', 'out');
+    const main = join(ROOT, 'pki/main.ts');
+    const result = await run('sh', ['-c', 'umask 002 && exec "$0" "$@"', process.execPath, main, '--method', 'method1', '--out', out]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(await mode(out), 0o755);
+  });
+
   it('tightens kept keys to 0600 and the CA folder to 0700, and says which key was looser', async () => {
     const { out } = await sharedOut();
     assert.equal((await runPkiCommand('--method', 'method1', '--out', out)).code, 0);
