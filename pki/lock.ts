@@ -3,7 +3,8 @@
 // the ca.crt of the other. The lock is a file created atomically with its
 // holder inside; a holder that is gone (killed) is noticed and replaced.
 import { randomBytes } from 'node:crypto';
-import { link, lstat, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, link, lstat, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -33,11 +34,7 @@ export type Release = () => Promise<void>;
  * one folder that every run writes, whatever the method.
  */
 export async function lockOut(out: string, waitMs: number): Promise<Release> {
-  try {
-    return await acquireLock(join(out, LOCK_FILE), waitMs);
-  } catch (error) {
-    if (!isReadOnlyFolder(error)) throw error;
-  }
+  if (await isWritable(out)) return acquireLock(join(out, LOCK_FILE), waitMs);
   const server = join(out, 'server');
   await ensureDirectory(server, IDENTITY_FOLDER_MODE);
   return acquireLock(join(server, LOCK_FILE), waitMs);
@@ -59,8 +56,14 @@ async function acquireLock(path: string, waitMs: number): Promise<Release> {
   }
 }
 
-function isReadOnlyFolder(error: unknown): boolean {
-  return ['EACCES', 'EPERM', 'EROFS'].includes((error as NodeJS.ErrnoException).code ?? '');
+/** Writable by us, on a file system mounted read-write. */
+async function isWritable(dir: string): Promise<boolean> {
+  try {
+    await access(dir, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** PKI_LOCK_WAIT_SECONDS, checked; the default when unset. */
