@@ -13,14 +13,16 @@ import {
   type KeyPair,
 } from '../services/shared/tls-material.ts';
 import { clampTo, commonNameOf, createCaCertificate, createCsr, createSelfSigned, issueFromCsr, validity, type Profile } from './certificates.ts';
-import { CERTIFICATE_MODE, ensureDirectory, KEY_MODE, readIfPresent, writeFileAtomic, writeIdentity } from './files.ts';
+import { CA_FOLDER_MODE, CERTIFICATE_MODE, checkOutFolder, ensureDirectory, IDENTITY_FOLDER_MODE, readIfPresent, writeFileAtomic, writeIdentity } from './files.ts';
+import { CA_KEY_FILE, writeCaPair } from './ca-files.ts';
+import { CA_FOLDER, prepareFolders, type FolderNotes } from './folders.ts';
 import { generateKey, keySupply, privateKeyToPem } from './keys.ts';
+import { DEFAULT_LOCK_WAIT_MS, lockOut } from './lock.ts';
 import { ensureDemoIdentities } from './demo-identities.ts';
 import type { PkiOptions } from './options.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const RENEW_BEFORE_MS = 30 * DAY_MS;
-const CA_KEY_FILE = 'ca.key';
 
 /** One folder's fate in this run. */
 export interface Outcome {
@@ -49,11 +51,24 @@ interface LeafSpec {
   profile: Profile;
 }
 
-export async function runPki(options: PkiOptions, now = new Date()): Promise<PkiResult> {
+export async function runPki(options: PkiOptions, now = new Date(), lockWaitMs = DEFAULT_LOCK_WAIT_MS): Promise<PkiResult> {
   // Created when missing, never re-moded: --out may be /tmp or a volume's parent.
-  await mkdir(options.out, { recursive: true });
-  const outcomes = options.method === 'method1' ? await issueMethod1(options, now) : await issueMethod2(options, now);
-  return { options, outcomes };
+  // Not group-writable whatever the umask, or checkOutFolder would refuse it.
+  await mkdir(options.out, { recursive: true, mode: IDENTITY_FOLDER_MODE });
+  await checkOutFolder(options.out);
+  const release = await lockOut(options.out, lockWaitMs);
+  try {
+    const notes = await prepareFolders(options);
+    const outcomes = options.method === 'method1' ? await issueMethod1(options, now) : await issueMethod2(options, now);
+    return { options, outcomes: outcomes.map((outcome) => withNotes(outcome, notes)) };
+  } finally {
+    await release();
+  }
+}
+
+function withNotes(outcome: Outcome, notes: FolderNotes): Outcome {
+  const extra = notes.get(outcome.identity) ?? [];
+  return extra.length === 0 ? outcome : { ...outcome, reason: [outcome.reason, ...extra].join('; ') };
 }
 
 // ---- method1: a private CA signs one certificate per identity ----
@@ -63,7 +78,7 @@ async function issueMethod1(options: PkiOptions, now: Date): Promise<Outcome[]> 
     { identity: 'server', commonName: commonNameOf(options.serverNames, 'server'), names: options.serverNames, profile: 'server' },
     { identity: 'client', commonName: commonNameOf(options.clientNames, 'client'), names: options.clientNames, profile: 'client' },
   ];
-  const caDir = join(options.out, 'ca');
+  const caDir = join(options.out, CA_FOLDER);
   const existing = options.force ? undefined : await loadCa(caDir, now);
   // A new CA means every leaf is new too: generate all the keys at once.
   const nextKey = keySupply(options.keySize, existing ? 0 : 1 + leaves.length);
@@ -117,9 +132,8 @@ function refuseCa(problem: string): CaMaterialError {
 async function createCa(caDir: string, options: PkiOptions, key: KeyObject, now: Date): Promise<KeyPair> {
   const certificatePem = createCaCertificate(options.caName, key, validity(now, options.days));
   const keyPem = privateKeyToPem(key);
-  await ensureDirectory(caDir, 0o700);
-  await writeFileAtomic(join(caDir, CA_KEY_FILE), keyPem, KEY_MODE);
-  await writeFileAtomic(join(caDir, CA_FILE), certificatePem, CERTIFICATE_MODE);
+  await ensureDirectory(caDir, CA_FOLDER_MODE);
+  await writeCaPair(caDir, keyPem, certificatePem);
   return { certificatePem, keyPem, certificate: new X509Certificate(certificatePem), key };
 }
 
@@ -137,7 +151,7 @@ async function ensureLeaf(
     ? options.force ? '--force' : 'new CA'
     : 'problem' in current ? current.problem : staleReason(current.pair.certificate, leaf, ca, options, now);
   if (problem === undefined && 'pair' in current) {
-    await ensureDirectory(dir, 0o755);
+    await ensureDirectory(dir, IDENTITY_FOLDER_MODE);
     const caUpdated = await writeIfChanged(join(dir, CA_FILE), ca.certificatePem, CERTIFICATE_MODE);
     const reason = caUpdated ? `valid; ${CA_FILE} updated` : 'valid and current';
     return { identity: leaf.identity, action: 'reused', reason, certificate: summarizeCertificate(current.pair.certificate) };

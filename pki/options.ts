@@ -136,6 +136,11 @@ function parseNames(flag: string, value: string): SubjectName[] {
 /** The folders a method writes under --out. */
 const FOLDERS: Record<Method, string[]> = { method1: ['ca', 'server', 'client'], method2: ['server', 'client'] };
 
+/** Every folder a run writes under --out, in a fixed order. */
+export function foldersOf(method: Method, withDemoIdentities: boolean): string[] {
+  return [...FOLDERS[method], ...(withDemoIdentities ? DEMO_FOLDERS : [])];
+}
+
 /**
  * --out must lead to folders we can write, checked before anything is
  * written: each identity folder that exists must be writable, and where one
@@ -145,7 +150,7 @@ const FOLDERS: Record<Method, string[]> = { method1: ['ca', 'server', 'client'],
 function parseOut(value: string | undefined, method: Method, withDemoIdentities: boolean): string {
   if (value === undefined || value === '') throw new UsageError('--out DIR is required');
   const out = resolve(value);
-  for (const folder of [...FOLDERS[method], ...(withDemoIdentities ? DEMO_FOLDERS : [])]) {
+  for (const folder of foldersOf(method, withDemoIdentities)) {
     let existing = join(out, folder);
     while (!exists(existing)) existing = dirname(existing);
     if (!statSync(existing).isDirectory()) {

@@ -1,0 +1,43 @@
+// Before a run issues anything (and under its lock): every folder it will
+// write is checked (no symbolic link, nothing another user owns or may
+// write), what a killed run left behind is cleaned up or completed, and kept
+// keys are made private again.
+import { join } from 'node:path';
+import { CA_FILE, CERTIFICATE_FILE, KEY_FILE } from '../services/shared/tls-material.ts';
+import { CA_KEY_FILE, recoverCaPair } from './ca-files.ts';
+import { CA_FOLDER_MODE, checkOwnIfPresent, ensureDirectory, IDENTITY_FOLDER_MODE, removeStaleTemporaryFiles, tightenKeyMode } from './files.ts';
+import { foldersOf, type PkiOptions } from './options.ts';
+
+export const CA_FOLDER = 'ca';
+
+/** What the run did to a folder besides issuing, for the report; by folder (that is, identity) name. */
+export type FolderNotes = Map<string, string[]>;
+
+export async function prepareFolders(options: PkiOptions): Promise<FolderNotes> {
+  const folders = foldersOf(options.method, options.withDemoIdentities);
+  // All of them are checked before any is created or changed.
+  for (const folder of folders) await inspect(join(options.out, folder), folder);
+  const notes: FolderNotes = new Map();
+  for (const folder of folders) notes.set(folder, await tidy(join(options.out, folder), folder));
+  return notes;
+}
+
+async function inspect(dir: string, folder: string): Promise<void> {
+  await checkOwnIfPresent(dir, 'directory');
+  for (const name of filesOf(folder)) await checkOwnIfPresent(join(dir, name), 'file');
+}
+
+async function tidy(dir: string, folder: string): Promise<string[]> {
+  await ensureDirectory(dir, folder === CA_FOLDER ? CA_FOLDER_MODE : IDENTITY_FOLDER_MODE);
+  const notes = folder === CA_FOLDER ? await recoverCaPair(dir) : [];
+  const removed = await removeStaleTemporaryFiles(dir);
+  if (removed > 0) notes.push(`removed ${removed} temporary file${removed === 1 ? '' : 's'} an interrupted run left`);
+  const loosened = await tightenKeyMode(join(dir, folder === CA_FOLDER ? CA_KEY_FILE : KEY_FILE));
+  if (loosened !== undefined) notes.push(loosened);
+  return notes;
+}
+
+/** What a folder holds: the CA's pair, or an identity's certificate, key and trust. */
+function filesOf(folder: string): string[] {
+  return folder === CA_FOLDER ? [CA_FILE, CA_KEY_FILE] : [CERTIFICATE_FILE, KEY_FILE, CA_FILE];
+}
