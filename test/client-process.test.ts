@@ -7,6 +7,7 @@ import type { AddressInfo, Server } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type { ExchangeDocument } from '../services/client/report-json.ts';
 import { caOf, identity, issue, trustOnly } from './helpers/material.ts';
 import { ROOT, run, temporaryDirectory } from './helpers/processes.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
@@ -60,10 +61,43 @@ describe('the client process', () => {
     assert.match(result.stdout, /result:  FAILED CONNECTION_REFUSED: connection refused: nothing listens on 127\.0\.0\.1:9\n$/);
   });
 
+  it('OUTPUT=json: one JSON document with every field, read by key', async () => {
+    const result = await runClient({ TLS_DIR: join(out, 'client'), SERVER_URL: server.url(), OUTPUT: 'json' });
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.equal(result.stdout.trim().split('\n').length, 1);
+    const document = JSON.parse(result.stdout) as ExchangeDocument;
+    assert.equal(document.url, server.url());
+    assert.equal(document.presents?.subject, 'CN=client');
+    assert.deepEqual(document.trusts, ['CN=selfCA']);
+    assert.deepEqual(document.warnings, []);
+    assert.match(document.connection?.local ?? '', /^127\.0\.0\.1:\d+$/);
+    assert.equal(document.connection?.remote, `127.0.0.1:${server.port}`);
+    assert.equal(document.server?.subject, 'CN=server');
+    assert.deepEqual(document.server?.subjectAltNames, ['DNS:server', 'DNS:localhost', 'IP:127.0.0.1', 'IP:::1']);
+    assert.equal(document.protocol, 'TLSv1.3');
+    assert.equal(document.status, 200);
+    assert.equal(document.body, 'Hello client, from server (mTLS verified)\n');
+    assert.equal(document.result, 'OK');
+    assert.equal(document.failure, null);
+    assert.equal(document.location, null);
+  });
+
+  it('OUTPUT=json without a certificate: result FAILED with the diagnosis, exit 1', async () => {
+    const dir = await trustOnly(await readFile(join(out, 'client', 'ca.crt'), 'utf8'));
+    const result = await runClient({ TLS_DIR: dir, SERVER_URL: server.url(), OUTPUT: 'json' });
+    assert.equal(result.code, 1);
+    const document = JSON.parse(result.stdout) as ExchangeDocument;
+    assert.equal(document.presents, null);
+    assert.equal(document.result, 'FAILED');
+    assert.deepEqual(document.failure, { code: 'CERTIFICATE_REQUIRED', message: 'the server requires a client certificate and we did not send one' });
+    assert.equal(document.status, null);
+  });
+
   const refusals: { name: string; env: () => Promise<NodeJS.ProcessEnv>; message: RegExp }[] = [
     { name: 'no TLS_DIR', env: async () => ({ TLS_DIR: '' }), message: /^client: TLS_DIR is required \(e\.g\. TLS_DIR=out\/method1\/client\)$/ },
     { name: 'an http URL', env: async () => ({ TLS_DIR: join(out, 'client'), SERVER_URL: 'http://server:9443/' }), message: /^client: SERVER_URL must use https:, not "http:" \(mTLS needs TLS\)$/ },
     { name: 'a URL that is not one', env: async () => ({ TLS_DIR: join(out, 'client'), SERVER_URL: 'server:9443' }), message: /^client: SERVER_URL must use https:/ },
+    { name: 'an unknown output format', env: async () => ({ TLS_DIR: join(out, 'client'), OUTPUT: 'xml' }), message: /^client: OUTPUT must be text or json, not "xml"$/ },
     { name: 'a bad timeout', env: async () => ({ TLS_DIR: join(out, 'client'), TIMEOUT_MS: 'soon' }), message: /^client: TIMEOUT_MS must be a whole number from 100 to 120000, not "soon"$/ },
     { name: 'a folder without ca.crt', env: async () => ({ TLS_DIR: await temporaryDirectory() }), message: /^client: .*\/ca\.crt: missing$/ },
     {
@@ -231,6 +265,17 @@ describe('the client against a hostile server with a valid certificate', () => {
       'result:  FAILED HTTP_500: the server answered 500: nope\\n\\x1b[32mresult:  OK (mutual TLS: both sides verified)\\x1b[0m\\r\\x9b2J\\x07',
     ]);
     assert.match(result.stdout, /^body: +nope\\n\\x1b\[32mresult: {2}OK \(mutual TLS: both sides verified\)\\x1b\[0m\\r\\x9b2J\\x07$/m);
+  });
+
+  it('OUTPUT=json carries the body whole, with every control character as a \\u escape', async () => {
+    const fake = 'nope\n\u001b[32mresult:  OK\u001b[0m\r\u009b2J\u0007\u202e';
+    const server = await track(hostileServer(join(out, 'server'), (_request, response) => response.writeHead(500).end(fake)));
+    const result = await runClient({ TLS_DIR: join(out, 'client'), SERVER_URL: server.url.replace('127.0.0.1', 'localhost'), OUTPUT: 'json' });
+    assert.equal(result.code, 1, result.stdout);
+    assert.doesNotMatch(result.stdout.trimEnd(), /[\u0000-\u001f\u007f-\u009f\u202e]/);
+    const document = JSON.parse(result.stdout) as ExchangeDocument;
+    assert.equal(document.body, fake);
+    assert.equal(document.failure?.code, 'HTTP_500');
   });
 
   it('prints a Location with control characters escaped', async () => {

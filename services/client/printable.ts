@@ -22,3 +22,12 @@ export function excerpt(text: string, max: number): string {
   const chars = [...text];
   return chars.length <= max ? printable(text) : `${printable(chars.slice(0, max).join(''))}…`;
 }
+
+// JSON.stringify escapes C0 controls but writes C1 controls, line separators
+// and bidi overrides as they are; a terminal showing the JSON would obey them.
+const UNSAFE_IN_JSON = /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/** `value` as JSON in which every control character is a \u escape. */
+export function printableJson(value: unknown): string {
+  return JSON.stringify(value).replace(UNSAFE_IN_JSON, (char) => `\\u${(char.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`);
+}
