@@ -25,7 +25,7 @@ export function formatExchange(config: ClientConfig, material: ClientMaterial, w
   }
   if (result.protocol !== undefined) lines.push(`tls:     ${result.protocol} ${result.cipher ?? ''}`.trimEnd());
   if (result.status !== undefined) lines.push(`http:    ${result.status} ${printable(result.statusMessage ?? '')}`.trimEnd());
-  if (result.body !== undefined) lines.push(`body:    ${formatBody(result.body.trim())}`);
+  if (result.body !== undefined && result.body.trim() !== '') lines.push(`body:    ${formatBody(result.body.trim())}`);
   lines.push(
     result.failure === undefined
       ? 'result:  OK (mutual TLS: both sides verified)'
