@@ -22,8 +22,12 @@ export function formatIdentities(pki: PkiDocument | undefined): string[] {
 /** The client's document, as a few lines a person reads; everything the server chose, escaped. */
 export function formatClient(document: ExchangeDocument): string[] {
   const lines = [`client:  ${document.url} as ${document.presents?.subject ?? 'no client certificate'}, trusting ${document.trusts.join(', ')}`];
-  const { server } = document;
-  if (server !== null) lines.push(`server:  ${printable(`${server.subject} · issuer ${server.issuer} · ${server.subjectAltNames.join(', ')}`)}`);
+  const { server, connection } = document;
+  if (connection !== null) lines.push(`conn:    ${connection.local} → ${connection.remote}`);
+  if (server !== null) {
+    lines.push(`server:  ${printable(`${server.subject} · issuer ${server.issuer} · ${server.subjectAltNames.join(', ')}`)}`);
+    lines.push(`         SHA-256 ${server.fingerprint256}`);
+  }
   if (document.protocol !== null) lines.push(`tls:     ${document.protocol} ${document.cipher ?? ''}`.trimEnd());
   if (document.status !== null) lines.push(`http:    ${document.status} ${printable(document.statusMessage ?? '')}`.trimEnd());
   if (document.body !== null) lines.push(`body:    ${printable(document.body.trim())}`);
