@@ -5,6 +5,7 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Server } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { ExchangeDocument } from '../services/client/report-json.ts';
@@ -241,6 +242,17 @@ describe('the client against a hostile server with a valid certificate', () => {
 
   it('stops reading a streamed body at 1 MiB: BODY_TOO_LARGE', async () => {
     const server = await track(hostileServer(join(out, 'server'), streamBody(8 * MiB)));
+    const result = await client(server.url);
+    assert.equal(result.code, 1, result.stdout.slice(0, 2000));
+    assert.equal(verdict(result.stdout), 'result:  FAILED BODY_TOO_LARGE: the server sent more than 1048576 bytes of body; we stopped reading');
+  });
+
+  it('counts a compressed body as it inflates: 8 MiB in 8 KiB of gzip is BODY_TOO_LARGE', async () => {
+    const bomb = gzipSync(Buffer.alloc(8 * MiB, 'a'));
+    assert.ok(bomb.length < 64 * 1024);
+    const server = await track(
+      hostileServer(join(out, 'server'), (_request, response) => response.writeHead(200, { 'content-encoding': 'gzip', 'content-length': bomb.length }).end(bomb)),
+    );
     const result = await client(server.url);
     assert.equal(result.code, 1, result.stdout.slice(0, 2000));
     assert.equal(verdict(result.stdout), 'result:  FAILED BODY_TOO_LARGE: the server sent more than 1048576 bytes of body; we stopped reading');

@@ -41,8 +41,6 @@ export async function exchange(config: ClientConfig, material: ClientMaterial): 
   const request = got(config.url, {
     // A redirect would take our request, and our certificate, wherever the server points.
     followRedirect: false,
-    // Bytes counted are bytes received: no gzip bomb grows behind the cap.
-    decompress: false,
     signal: abort.signal,
     https: {
       certificate: material.certificatePem,
@@ -68,6 +66,8 @@ export async function exchange(config: ClientConfig, material: ClientMaterial): 
       },
     },
   });
+  // got counts the bytes it hands over, after decompression: a small gzip that
+  // inflates to gigabytes is cut off at the cap like any other body.
   request.on('downloadProgress', ({ transferred, total }) => {
     if (transferred > MAX_BODY_BYTES || (total ?? 0) > MAX_BODY_BYTES) {
       overSize = true;
