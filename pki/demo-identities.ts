@@ -3,9 +3,9 @@
 // from the real identities: the second CAs exist only in memory while their
 // certificates are made; their keys are never written anywhere.
 import { X509Certificate, type KeyObject } from 'node:crypto';
-import { OTHER_CA_NAME, SCENARIOS, type Material, type Scenario } from '../demo/scenarios.ts';
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { OTHER_CA_NAME, SCENARIOS, type Material, type Scenario } from '../demo/scenarios.ts';
 import { summarizeCertificate } from '../services/shared/certificate.ts';
 import { parseSubjectNames, type SubjectName } from '../services/shared/names.ts';
 import { CA_FILE, CERTIFICATE_FILE, isIssuedBy, KEY_FILE, readKeyPair, readTrust, type KeyPair } from '../services/shared/tls-material.ts';
@@ -44,7 +44,7 @@ async function ensureDemoIdentities(options: PkiOptions, ca: KeyPair, now: Date,
       const problem = newCa ? (options.force ? '--force' : 'new CA') : await staleReason(dir, spec, ca, now);
       if (problem === undefined) {
         const presented = spec.presents === undefined ? undefined : (await readKeyPair(dir, CERTIFICATE_FILE, KEY_FILE)).certificate;
-        return outcome(scenario, 'kept', presented, 'kept');
+        return outcome(scenario, 'kept', presented, 'valid and current');
       }
       const trustPem = spec.trusts === 'ca' ? ca.certificatePem : (await otherCa()).certificatePem;
       if (spec.presents === undefined) {
