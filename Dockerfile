@@ -48,12 +48,16 @@ COPY services/shared services/shared
 FROM runtime AS pki
 COPY --from=deps-pki /deps/node_modules node_modules
 COPY pki pki
+# The failure scenarios: which demo identities --with-demo-identities issues.
+COPY demo/scenarios.ts demo/scenarios.ts
 # Mount points owned by node: Docker gives an empty new named volume the
 # owner of the image directory it is mounted on, so node can write into it.
-# The demo-* folders are the failure demo's (--with-demo-identities).
-RUN install -d -o node -g node /out /out/ca /out/server /out/client "$NODE_COMPILE_CACHE" \
-      /out/demo-no-cert /out/demo-rogue-ca /out/demo-expired /out/demo-wrong-usage \
-      /out/demo-not-allowed /out/demo-wrong-name /out/demo-untrusted-server
+RUN install -d -o node -g node /out /out/ca /out/server /out/client "$NODE_COMPILE_CACHE"
+# The failure demo's folders (demo-<scenario>), one per entry of
+# demo/scenarios.ts, read from the table itself rather than listed here.
+RUN env -u NODE_COMPILE_CACHE node -e "import('./pki/demo-folders.ts').then(({ DEMO_FOLDERS }) => { \
+      const fs = require('node:fs'); \
+      for (const folder of DEMO_FOLDERS) { fs.mkdirSync('/out/' + folder, { mode: 0o755 }); fs.chownSync('/out/' + folder, 1000, 1000); } })"
 # node, as a number so that a runtime can check it is not root.
 USER 1000:1000
 RUN node pki/main.ts --help >/dev/null

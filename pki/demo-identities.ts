@@ -5,92 +5,46 @@
 import { X509Certificate, type KeyObject } from 'node:crypto';
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { OTHER_CA_NAME, SCENARIOS, type Material, type Scenario } from '../demo/scenarios.ts';
 import { summarizeCertificate } from '../services/shared/certificate.ts';
 import { parseSubjectNames, type SubjectName } from '../services/shared/names.ts';
 import { CA_FILE, CERTIFICATE_FILE, isIssuedBy, KEY_FILE, readKeyPair, readTrust, type KeyPair } from '../services/shared/tls-material.ts';
-import {
-  clampTo,
-  commonNameOf,
-  createCaCertificate,
-  createCsr,
-  issueFromCsr,
-  validity,
-  type Issuer,
-  type Profile,
-  type Validity,
-} from './certificates.ts';
-import { DEMO_SCENARIOS, type DemoScenario } from './demo-folders.ts';
+import { clampTo, commonNameOf, createCaCertificate, createCsr, issueFromCsr, validity, type Issuer, type Validity } from './certificates.ts';
+import { demoFolder } from './demo-folders.ts';
 import { CERTIFICATE_MODE, ensureDirectory, writeFileAtomic, writeIdentity } from './files.ts';
-import type { Outcome } from './issue.ts';
+import { CA_KEY_FILE } from './ca-files.ts';
 import { generateKey } from './keys.ts';
 import type { PkiOptions } from './options.ts';
+import type { Outcome, PkiResult } from './outcome.ts';
 
 const DAY_MS = 86_400_000;
 
-/** What a scenario's client presents, and whom it trusts. */
-interface DemoSpec {
-  /** Why the connection will be refused, for the report. */
-  purpose: string;
-  presents?: {
-    signer: 'ca' | 'rogue-ca';
-    commonName: string;
-    names: SubjectName[];
-    profile: Profile;
-    /** Whether the certificate is meant to be expired. */
-    expired?: true;
-  };
-  trusts: 'ca' | 'other-ca';
+/**
+ * The step after method1, on request (--with-demo-identities): one folder
+ * per failure scenario, signed by the CA method1 just issued or kept.
+ */
+export async function withDemoIdentities(result: PkiResult, now: Date): Promise<PkiResult> {
+  const { options, outcomes } = result;
+  if (!options.withDemoIdentities) return result;
+  const ca = await readKeyPair(join(options.out, 'ca'), CA_FILE, CA_KEY_FILE);
+  const newCa = outcomes.find(({ identity }) => identity === 'ca')?.action === 'issued';
+  return { options, outcomes: [...outcomes, ...(await ensureDemoIdentities(options, ca, now, newCa))] };
 }
 
-// Only the two certificates that must be refused for who they are carry the real
-// client's name (rogue-ca, expired: nobody trusts them). Every certificate our CA
-// signs validly gets a name of its own that no server dials and no ALLOWED_CLIENTS
-// lists, so a demo volume never holds a working server or client identity.
-function specs(options: PkiOptions): Record<DemoScenario, DemoSpec> {
-  const client = { commonName: commonNameOf(options.clientNames, 'client'), names: options.clientNames, profile: 'client' as const };
-  const ownName = (name: string) => ({ commonName: name, names: parseSubjectNames(name) });
-  return {
-    'no-cert': { purpose: 'trusts the CA, presents nothing', trusts: 'ca' },
-    'rogue-ca': { purpose: `signed by a second CA also named CN=${options.caName}`, presents: { signer: 'rogue-ca', ...client }, trusts: 'ca' },
-    expired: { purpose: 'signed by our CA, expired yesterday', presents: { signer: 'ca', ...client, expired: true }, trusts: 'ca' },
-    'wrong-usage': {
-      purpose: 'a server certificate (serverAuth only), for a name nobody dials',
-      presents: { signer: 'ca', ...ownName('demo-wrong-usage'), profile: 'server' },
-      trusts: 'ca',
-    },
-    'not-allowed': {
-      purpose: 'valid, for an identity outside ALLOWED_CLIENTS',
-      presents: { signer: 'ca', ...ownName('intruder'), profile: 'client' },
-      trusts: 'ca',
-    },
-    'wrong-name': {
-      purpose: 'a valid client, dialling a name not in the server certificate',
-      presents: { signer: 'ca', ...ownName('demo-wrong-name'), profile: 'client' },
-      trusts: 'ca',
-    },
-    'untrusted-server': {
-      purpose: 'a valid client whose ca.crt is another CA',
-      presents: { signer: 'ca', ...ownName('demo-untrusted-server'), profile: 'client' },
-      trusts: 'other-ca',
-    },
-  };
-}
-
-export async function ensureDemoIdentities(options: PkiOptions, ca: KeyPair, now: Date, newCa: boolean): Promise<Outcome[]> {
-  const all = specs(options);
+async function ensureDemoIdentities(options: PkiOptions, ca: KeyPair, now: Date, newCa: boolean): Promise<Outcome[]> {
   // Made at most once per run, and only if some folder needs them.
   let rogue: Promise<Issuer> | undefined;
   let other: Promise<Issuer> | undefined;
   const rogueCa = () => (rogue ??= makeCa(options.caName, options, now));
-  const otherCa = () => (other ??= makeCa('otherCA', options, now));
+  const otherCa = () => (other ??= makeCa(OTHER_CA_NAME, options, now));
   return Promise.all(
-    DEMO_SCENARIOS.map(async (scenario) => {
-      const spec = all[scenario];
-      const dir = join(options.out, `demo-${scenario}`);
+    SCENARIOS.map(async (scenario) => {
+      const spec = scenario.material;
+      const dir = join(options.out, demoFolder(scenario.id));
       const problem = newCa ? (options.force ? '--force' : 'new CA') : await staleReason(dir, spec, ca, now);
       if (problem === undefined) {
         const presented = spec.presents === undefined ? undefined : (await readKeyPair(dir, CERTIFICATE_FILE, KEY_FILE)).certificate;
-        return outcome(scenario, 'reused', spec, presented, 'kept');
+        return outcome(scenario, 'kept', presented, 'valid and current');
       }
       const trustPem = spec.trusts === 'ca' ? ca.certificatePem : (await otherCa()).certificatePem;
       if (spec.presents === undefined) {
@@ -98,9 +52,10 @@ export async function ensureDemoIdentities(options: PkiOptions, ca: KeyPair, now
         // The folder may be a volume (it cannot be removed); empty it of what this client must not have.
         await Promise.all([CERTIFICATE_FILE, KEY_FILE].map((name) => rm(join(dir, name), { force: true })));
         await writeFileAtomic(join(dir, CA_FILE), trustPem, CERTIFICATE_MODE);
-        return outcome(scenario, 'issued', spec, undefined, problem);
+        return outcome(scenario, 'issued', undefined, problem);
       }
-      const { signer, commonName, names, profile, expired } = spec.presents;
+      const { signer, profile, expired } = spec.presents;
+      const { commonName, names } = identityOf(spec.presents.identity, options);
       const issuer = signer === 'ca' ? { certificatePem: ca.certificatePem, key: ca.key } : await rogueCa();
       const key = await generateKey(options.keySize);
       const range: Validity = expired
@@ -108,22 +63,28 @@ export async function ensureDemoIdentities(options: PkiOptions, ca: KeyPair, now
         : clampTo(validity(now, options.leafDays), new X509Certificate(issuer.certificatePem).validToDate);
       const certificatePem = issueFromCsr(createCsr(commonName, names, key), profile, issuer, range, { commonName, names });
       await writeIdentity(dir, key, certificatePem, trustPem);
-      return outcome(scenario, 'issued', spec, new X509Certificate(certificatePem), problem);
+      return outcome(scenario, 'issued', new X509Certificate(certificatePem), problem);
     }),
   );
 }
 
-function outcome(scenario: DemoScenario, action: Outcome['action'], spec: DemoSpec, presented: X509Certificate | undefined, why: string): Outcome {
+/** The real client's name, or the scenario's own. */
+function identityOf(identity: NonNullable<Material['presents']>['identity'], options: PkiOptions): { commonName: string; names: SubjectName[] } {
+  if (identity === 'the client') return { commonName: commonNameOf(options.clientNames, 'client'), names: options.clientNames };
+  return { commonName: identity.name, names: parseSubjectNames(identity.name) };
+}
+
+function outcome(scenario: Scenario, action: Outcome['action'], presented: X509Certificate | undefined, why: string): Outcome {
   return {
-    identity: `demo-${scenario}`,
+    identity: demoFolder(scenario.id),
     action,
-    reason: `${why}; ${spec.purpose}`,
+    reason: `${why}; ${scenario.material.purpose}`,
     certificate: presented === undefined ? undefined : summarizeCertificate(presented),
   };
 }
 
 /** Why a demo folder must be made again, or undefined when it still shows what it should. */
-async function staleReason(dir: string, spec: DemoSpec, ca: KeyPair, now: Date): Promise<string | undefined> {
+async function staleReason(dir: string, spec: Material, ca: KeyPair, now: Date): Promise<string | undefined> {
   const files = await listing(dir);
   if (!files.includes(CA_FILE)) return 'not there yet';
   try {

@@ -1,7 +1,7 @@
 import { X509Certificate, type KeyObject } from 'node:crypto';
 import { lstat, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { summarizeCertificate, type CertificateSummary } from '../services/shared/certificate.ts';
+import { summarizeCertificate } from '../services/shared/certificate.ts';
 import { formatSubjectName, namesFromSubjectAltName, sameNames, type SubjectName } from '../services/shared/names.ts';
 import {
   CA_FILE,
@@ -18,25 +18,11 @@ import { CA_KEY_FILE, writeCaPair } from './ca-files.ts';
 import { CA_FOLDER, prepareFolders, type FolderNotes } from './folders.ts';
 import { generateKey, keySupply, privateKeyToPem } from './keys.ts';
 import { DEFAULT_LOCK_WAIT_MS, lockOut } from './lock.ts';
-import { ensureDemoIdentities } from './demo-identities.ts';
 import type { PkiOptions } from './options.ts';
+import type { Outcome, PkiResult } from './outcome.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const RENEW_BEFORE_MS = 30 * DAY_MS;
-
-/** One folder's fate in this run. */
-export interface Outcome {
-  identity: string;
-  action: 'issued' | 'reused';
-  reason: string;
-  /** What the folder presents; undefined for a folder that presents nothing (it only trusts). */
-  certificate: CertificateSummary | undefined;
-}
-
-export interface PkiResult {
-  options: PkiOptions;
-  outcomes: Outcome[];
-}
 
 /** Existing CA material that must not be replaced without --force. */
 export class CaMaterialError extends Error {
@@ -51,7 +37,10 @@ interface LeafSpec {
   profile: Profile;
 }
 
-export async function runPki(options: PkiOptions, now = new Date(), lockWaitMs = DEFAULT_LOCK_WAIT_MS): Promise<PkiResult> {
+/** A step after the method's own issuance, run under the same lock (the demo identities are one). */
+export type NextStep = (result: PkiResult, now: Date) => Promise<PkiResult>;
+
+export async function runPki(options: PkiOptions, now = new Date(), lockWaitMs = DEFAULT_LOCK_WAIT_MS, next?: NextStep): Promise<PkiResult> {
   // Created when missing, never re-moded: --out may be /tmp or a volume's parent.
   // Not group-writable whatever the umask, or checkOutFolder would refuse it.
   await mkdir(options.out, { recursive: true, mode: IDENTITY_FOLDER_MODE });
@@ -60,7 +49,8 @@ export async function runPki(options: PkiOptions, now = new Date(), lockWaitMs =
   try {
     const notes = await prepareFolders(options);
     const outcomes = options.method === 'method1' ? await issueMethod1(options, now) : await issueMethod2(options, now);
-    return { options, outcomes: outcomes.map((outcome) => withNotes(outcome, notes)) };
+    const result = { options, outcomes: outcomes.map((outcome) => withNotes(outcome, notes)) };
+    return next === undefined ? result : await next(result, now);
   } finally {
     await release();
   }
@@ -85,13 +75,12 @@ async function issueMethod1(options: PkiOptions, now: Date): Promise<Outcome[]> 
   const ca = existing ?? (await createCa(caDir, options, await nextKey(), now));
   const caOutcome: Outcome = {
     identity: 'ca',
-    action: existing ? 'reused' : 'issued',
+    action: existing ? 'kept' : 'issued',
     reason: existing ? caKeptReason(ca.certificate, options, now) : options.force ? '--force: new CA' : 'no CA yet',
     certificate: summarizeCertificate(ca.certificate),
   };
   const leafOutcomes = await Promise.all(leaves.map((leaf) => ensureLeaf(leaf, ca, options, now, !existing, nextKey)));
-  const demoOutcomes = options.withDemoIdentities ? await ensureDemoIdentities(options, ca, now, !existing) : [];
-  return [caOutcome, ...leafOutcomes, ...demoOutcomes];
+  return [caOutcome, ...leafOutcomes];
 }
 
 /** The existing CA, or undefined when there is none; anything half-there or broken is refused. */
@@ -154,7 +143,7 @@ async function ensureLeaf(
     await ensureDirectory(dir, IDENTITY_FOLDER_MODE);
     const caUpdated = await writeIfChanged(join(dir, CA_FILE), ca.certificatePem, CERTIFICATE_MODE);
     const reason = caUpdated ? `valid; ${CA_FILE} updated` : 'valid and current';
-    return { identity: leaf.identity, action: 'reused', reason, certificate: summarizeCertificate(current.pair.certificate) };
+    return { identity: leaf.identity, action: 'kept', reason, certificate: summarizeCertificate(current.pair.certificate) };
   }
   // As in practice: a fresh key, a CSR signed with it, and the CA signs the CSR.
   const key = await nextKey();
@@ -189,7 +178,7 @@ async function issueMethod2(options: PkiOptions, now: Date): Promise<Outcome[]> 
   const current = options.force ? { problem: '--force' } : await inspectShared(dirs, shared, options, now);
   if ('kept' in current) {
     const certificate = summarizeCertificate(current.kept.certificate);
-    return ['server', 'client'].map((identity) => ({ identity, action: 'reused', reason: 'valid and current', certificate }));
+    return ['server', 'client'].map((identity) => ({ identity, action: 'kept', reason: 'valid and current', certificate }));
   }
   const { problem } = current;
   const key = await generateKey(options.keySize);

@@ -1,5 +1,5 @@
 import type { CertificateSummary } from '../services/shared/certificate.ts';
-import type { Outcome, PkiResult } from './issue.ts';
+import type { Outcome, PkiResult } from './outcome.ts';
 
 /** A few lines a person can read: what was issued or kept, for whom, until when, and its fingerprint. */
 export function formatReport(result: PkiResult): string {
@@ -17,17 +17,49 @@ export function formatReport(result: PkiResult): string {
   return lines.join('\n');
 }
 
+/** What --json prints: the run's settings and, per identity, what happened and why. */
+export interface PkiDocument {
+  method: string;
+  out: string;
+  keySize: number;
+  /** The CA's validity (method1) or the shared certificate's (method2), in days. */
+  days: number;
+  /** method1 leaves' validity in days; null for method2. */
+  leafDays: number | null;
+  identities: {
+    identity: string;
+    action: Outcome['action'];
+    reason: string;
+    /** What the folder presents; null for one that only trusts. */
+    certificate: CertificateSummary | null;
+  }[];
+}
+
+/** One line of JSON, for scripts: they read it by key. */
+export function formatReportJson({ options, outcomes }: PkiResult): string {
+  const document: PkiDocument = {
+    method: options.method,
+    out: options.out,
+    keySize: options.keySize,
+    days: options.days,
+    leafDays: options.method === 'method1' ? options.leafDays : null,
+    identities: outcomes.map(({ identity, action, reason, certificate }) => ({ identity, action, reason, certificate: certificate ?? null })),
+  };
+  return JSON.stringify(document);
+}
+
 function formatOutcome({ identity, action, reason, certificate }: Outcome, width: number): string[] {
   const header = `  ${identity.padEnd(width)}${action.padEnd(8)}(${reason})`;
   if (certificate === undefined) return [header];
   return [
     header,
-    `  ${''.padEnd(width)}${describe(certificate)}`,
+    `  ${''.padEnd(width)}${describeCertificate(certificate)}`,
     `  ${''.padEnd(width)}valid ${day(certificate.validFrom)} → ${day(certificate.validTo)}  SHA-256 ${certificate.fingerprint256}`,
   ];
 }
 
-function describe(certificate: CertificateSummary): string {
+/** One line: subject · SANs · EKU · issuer (when not self-signed). */
+export function describeCertificate(certificate: CertificateSummary): string {
   const parts = [certificate.subject];
   if (certificate.subjectAltNames.length > 0) parts.push(certificate.subjectAltNames.join(', '));
   if (certificate.extendedKeyUsage.length > 0) parts.push(`EKU ${certificate.extendedKeyUsage.join('+')}`);

@@ -28,8 +28,9 @@ import {
   type Run,
 } from './helpers/docker.ts';
 import { ROOT } from './helpers/processes.ts';
-
-const OK = 'result:  OK (mutual TLS: both sides verified)';
+import { jsonLines } from '../demo/inputs.ts';
+import type { PkiDocument } from '../pki/report.ts';
+import type { ExchangeDocument } from '../services/client/report-json.ts';
 
 interface Profile {
   method: 'method1' | 'method2';
@@ -70,30 +71,35 @@ const PROFILES: Profile[] = [
   },
 ];
 
-/** One run of the PKI as its report tells it: per identity, issued or reused, and the fingerprint. */
-function pkiRuns(output: string): Map<string, { action: string; fingerprint: string }>[] {
-  const runs: Map<string, { action: string; fingerprint: string }>[] = [];
-  let identity: { name: string; action: string } | undefined;
-  for (const line of output.split('\n')) {
-    if (/^method[12] → /.test(line)) runs.push(new Map());
-    const head = /^ {2}(\S+) +(issued|reused) /.exec(line);
-    if (head?.[1] !== undefined && head[2] !== undefined) identity = { name: head[1], action: head[2] };
-    const fingerprint = /SHA-256 ([0-9A-F:]+)$/.exec(line)?.[1];
-    if (fingerprint !== undefined && identity !== undefined) {
-      runs.at(-1)?.set(identity.name, { action: identity.action, fingerprint });
-      identity = undefined;
-    }
-  }
-  return runs;
+/** Each run of the PKI in a container's output, from its --json report: per identity, issued or kept, and the fingerprint. */
+function pkiRuns(output: string): Map<string, { action: string; fingerprint: string | undefined }>[] {
+  return jsonLines(output)
+    .map((line) => line as unknown as PkiDocument)
+    .filter((report) => Array.isArray(report.identities))
+    .map((report) => new Map(report.identities.map(({ identity, action, certificate }) => [identity, { action, fingerprint: certificate?.fingerprint256 }])));
+}
+
+/** The client's JSON document (OUTPUT=json): the last JSON line of its output. */
+function clientDocument(output: string): ExchangeDocument {
+  const document = jsonLines(output).at(-1);
+  assert.ok(document !== undefined, output);
+  return document as unknown as ExchangeDocument;
 }
 
 /** The server's JSON log events of one kind. */
 function events(log: string, name: string): Record<string, unknown>[] {
-  return log
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as Record<string, unknown>)
-    .filter((event) => event['event'] === name);
+  return jsonLines(log).filter((event) => event['event'] === name);
+}
+
+/**
+ * The container's processes as "uid command", without the health probe that
+ * Docker may be running at that moment (it must run as uid 1000 too).
+ */
+async function processesOf(id: string): Promise<string[]> {
+  const all = (await processUids(id)).map(({ uid, command }) => `${uid} ${command}`);
+  const probes = all.filter((line) => line.endsWith(' node services/server/healthcheck.ts'));
+  assert.ok(probes.every((line) => line.startsWith('1000 ')), probes.join('\n'));
+  return all.filter((line) => !probes.includes(line));
 }
 
 /** A TLS handshake from the host without a client certificate: what the server presented, and how it ended. */
@@ -113,7 +119,8 @@ function probeWithoutCertificate(host: string, port: number): Promise<{ subject:
 
 await describeWithDocker('containers', () => {
   const tag = uniqueName('test');
-  const env = { IMAGE_TAG: tag };
+  // The PKI prints JSON in compose; CLIENT_OUTPUT asks the clients to.
+  const env = { IMAGE_TAG: tag, CLIENT_OUTPUT: 'json' };
 
   before(async () => {
     const started = Date.now();
@@ -156,11 +163,14 @@ await describeWithDocker('containers', () => {
           const exitCode = await exitCodeOf(client);
           const output = await logsOf(client);
           assert.equal(exitCode, 0, output);
-          const lines = output.trim().split('\n');
-          assert.equal(lines[0], `client:  https://server:9443/ as ${profile.client}, trusting ${profile.issuer}`);
-          assert.ok(lines.some((line) => line.startsWith(`server:  ${profile.server} · issuer ${profile.issuer} · DNS:server`)), output);
-          assert.ok(lines.includes('http:    200 OK'), output);
-          assert.equal(lines.at(-1), OK);
+          const document = clientDocument(output);
+          assert.deepEqual(
+            { url: document.url, presents: document.presents?.subject, trusts: document.trusts },
+            { url: 'https://server:9443/', presents: profile.client, trusts: [profile.issuer] },
+          );
+          assert.deepEqual([document.server?.subject, document.server?.issuer], [profile.server, profile.issuer]);
+          assert.ok(document.server?.subjectAltNames.includes('DNS:server'), output);
+          assert.deepEqual([document.status, document.statusMessage, document.result, document.failure], [200, 'OK', 'OK', null]);
 
           const serverLog = await logsOf(await composeContainerId(project, `server${suffix}`));
           const requests = events(serverLog, 'request');
@@ -200,10 +210,7 @@ await describeWithDocker('containers', () => {
             );
           }
           const server = environment.getContainer(`server${suffix}-1`);
-          assert.deepEqual(
-            (await processUids(server.getId())).map(({ uid, command }) => `${uid} ${command}`),
-            ['1000 /sbin/docker-init -- node services/server/main.ts', '1000 node services/server/main.ts'],
-          );
+          assert.deepEqual(await processesOf(server.getId()), ['1000 /sbin/docker-init -- node services/server/main.ts', '1000 node services/server/main.ts']);
           const status = await server.exec(['cat', '/proc/1/status']);
           assert.match(status.output, /^CapEff:\s+0+$/m);
           assert.match(status.output, /^NoNewPrivs:\s+1$/m);
@@ -220,7 +227,7 @@ await describeWithDocker('containers', () => {
           assert.equal(more.length, 0);
           assert.ok(first !== undefined && second !== undefined);
           for (const [identity, issued] of first) {
-            assert.deepEqual(second.get(identity), { action: 'reused', fingerprint: issued.fingerprint }, identity);
+            assert.deepEqual(second.get(identity), { action: 'kept', fingerprint: issued.fingerprint }, identity);
           }
           const client = await composeContainerId(project, `client${suffix}`);
           assert.equal(await exitCodeOf(client), 0);
@@ -230,10 +237,10 @@ await describeWithDocker('containers', () => {
           const run = (...args: string[]) => compose(['-p', project, '--profile', method, 'run', '--rm', ...args, `client${suffix}`], env);
           const served = await run();
           assert.equal(served.code, 0, served.stderr);
-          assert.equal(served.stdout.trim().split('\n').at(-1), OK);
+          assert.equal(clientDocument(served.stdout).result, 'OK');
           const refused = await run('-e', 'SERVER_URL=https://localhost:9443/', '-e', 'WAIT_FOR_SERVER_MS=0');
           assert.equal(refused.code, 1, refused.stderr);
-          assert.match(refused.stdout, /^result: {2}FAILED CONNECTION_REFUSED: /m);
+          assert.equal(clientDocument(refused.stdout).failure?.code, 'CONNECTION_REFUSED');
           const misconfigured = await run('-e', 'TLS_DIR=/nowhere');
           assert.equal(misconfigured.code, 2);
           assert.match(misconfigured.stderr, /^client: \/nowhere\/ca\.crt: missing$/m);
@@ -257,7 +264,10 @@ await describeWithDocker('containers', () => {
     }
 
     function client(tlsVolume: string): HardenedContainer {
-      return new HardenedContainer(imageName('client', tag)).withNetwork(network).withBindMounts([{ source: tlsVolume, target: '/tls', mode: 'ro' }]);
+      return new HardenedContainer(imageName('client', tag))
+        .withNetwork(network)
+        .withBindMounts([{ source: tlsVolume, target: '/tls', mode: 'ro' }])
+        .withEnvironment({ OUTPUT: 'json' });
     }
 
     before(async () => {
@@ -291,7 +301,7 @@ await describeWithDocker('containers', () => {
     it('serves the client that presents its certificate', async () => {
       const { exitCode, output } = await oneShot(client(volumes.client));
       assert.equal(exitCode, 0, output);
-      assert.equal(output.trim().split('\n').at(-1), OK);
+      assert.equal(clientDocument(output).result, 'OK');
     });
 
     it('refuses a client container without a certificate', async () => {
@@ -307,8 +317,9 @@ await describeWithDocker('containers', () => {
       assert.equal(copy.exitCode, 0, copy.output);
       const { exitCode, output } = await oneShot(client(volumes.nocert));
       assert.equal(exitCode, 1, output);
-      assert.match(output, /^client: {2}https:\/\/server:9443\/ as no client certificate, trusting CN=selfCA$/m);
-      assert.match(output, /^result: {2}FAILED CERTIFICATE_REQUIRED: /m);
+      const document = clientDocument(output);
+      assert.deepEqual([document.url, document.presents, document.trusts], ['https://server:9443/', null, ['CN=selfCA']]);
+      assert.equal(document.failure?.code, 'CERTIFICATE_REQUIRED');
       const refusals = events(await logsOf(server.getId()), 'handshake_failed');
       assert.deepEqual(
         refusals.map(({ reason }) => reason),
@@ -365,10 +376,7 @@ await describeWithDocker('containers', () => {
       const waiting = await client(volumes.client).withEnvironment({ SERVER_URL: 'https://nowhere.invalid:9443/', WAIT_FOR_SERVER_MS: '60000' }).start();
       containers.push(waiting);
       for (const [container, entry] of [[server, 'services/server/main.ts'], [waiting, 'services/client/main.ts']] as const) {
-        assert.deepEqual(
-          (await processUids(container.getId())).map(({ uid, command }) => `${uid} ${command}`),
-          [`1000 /sbin/docker-init -- node ${entry}`, `1000 node ${entry}`],
-        );
+        assert.deepEqual(await processesOf(container.getId()), [`1000 /sbin/docker-init -- node ${entry}`, `1000 node ${entry}`]);
         const writes = await container.exec(['node', '-e', TRY_WRITE_SCRIPT, '/', '/app', '/tmp', '/home/node', '/tls']);
         assert.deepEqual(writes.output.trim().split('\n'), ['/ EROFS', '/app EROFS', '/tmp EROFS', '/home/node EROFS', '/tls EROFS']);
       }

@@ -1,19 +1,26 @@
 // How mTLS fails, in containers: docker-compose.yml's `failures` profile,
-// one client container per scenario against method1's server. Every row is
+// one client container per scenario of demo/scenarios.ts against method1's
+// server; what each must show comes from that table. Every row is
 // checked from both sides: the client's exit code and diagnosis, and the
 // server's log line for that very connection, found by the client's address
 // and port (never by the scenario's name). Then `make demo`'s table over the
 // same containers: all PASS, and FAIL once a client gets in.
 import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DockerComposeEnvironment } from 'testcontainers';
+import { jsonLines, readClientRun, serverLineFor } from '../demo/inputs.ts';
+import { OTHER_CA_NAME, SCENARIOS, type Scenario } from '../demo/scenarios.ts';
+import type { ExchangeDocument } from '../services/client/report-json.ts';
 import {
   buildImages,
   command,
   compose,
   composeContainerId,
   describeWithDocker,
+  dockerApi,
   exitCodeOf,
   HardenedContainer,
   imageName,
@@ -24,95 +31,42 @@ import {
   runToExit,
   uniqueName,
 } from './helpers/docker.ts';
-import { ROOT } from './helpers/processes.ts';
+import { ROOT, temporaryDirectory } from './helpers/processes.ts';
 
-interface Scenario {
-  /** Service client-<id>, volume failures-<id>. */
-  id: string;
-  /** The client's first line: whom it dials, as whom, trusting whom. */
-  client: string;
-  diagnosis: string;
-  /** The server's log line for the client's connection (the fields that say why). */
-  server: Record<string, unknown>;
+/** Whom the scenario's client presents and trusts, as its JSON document names them (the PKI's default names). */
+function expectedIdentity({ material, client }: Scenario) {
+  const presents = material.presents;
+  return {
+    url: `https://${client.dials ?? 'server'}:9443/`,
+    presents: presents === undefined ? null : presents.identity === 'the client' ? 'CN=client' : `CN=${presents.identity.name}`,
+    trusts: [material.trusts === 'ca' ? 'CN=selfCA' : `CN=${OTHER_CA_NAME}`],
+  };
 }
 
-/** What the server logs when the client, not the server, ends the handshake. */
-const CLIENT_HUNG_UP = {
-  event: 'handshake_failed',
-  reason: 'client hung up during the handshake',
-  code: 'ECONNRESET',
-};
-
-const SCENARIOS: Scenario[] = [
-  {
-    id: 'no-cert',
-    client: 'https://server:9443/ as no client certificate, trusting CN=selfCA',
-    diagnosis: 'CERTIFICATE_REQUIRED',
-    server: { event: 'handshake_failed', reason: 'peer did not return a certificate', code: 'ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE' },
-  },
-  {
-    id: 'rogue-ca',
-    client: 'https://server:9443/ as CN=client, trusting CN=selfCA',
-    diagnosis: 'CERTIFICATE_REJECTED',
-    server: { event: 'handshake_failed', reason: 'unknown CA', code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' },
-  },
-  {
-    id: 'expired',
-    client: 'https://server:9443/ as CN=client, trusting CN=selfCA',
-    diagnosis: 'CERTIFICATE_REJECTED',
-    server: { event: 'handshake_failed', reason: 'certificate expired', code: 'CERT_HAS_EXPIRED' },
-  },
-  {
-    id: 'wrong-usage',
-    client: 'https://server:9443/ as CN=demo-wrong-usage, trusting CN=selfCA',
-    diagnosis: 'CERTIFICATE_REJECTED',
-    server: { event: 'handshake_failed', reason: 'wrong key usage', code: 'INVALID_PURPOSE' },
-  },
-  {
-    id: 'not-allowed',
-    client: 'https://server:9443/ as CN=intruder, trusting CN=selfCA',
-    diagnosis: 'FORBIDDEN',
-    server: { event: 'request', client: 'intruder', status: 403, reason: 'not in ALLOWED_CLIENTS' },
-  },
-  {
-    id: 'wrong-name',
-    client: 'https://mtls-backend:9443/ as CN=demo-wrong-name, trusting CN=selfCA',
-    diagnosis: 'HOSTNAME_MISMATCH',
-    server: CLIENT_HUNG_UP,
-  },
-  {
-    id: 'untrusted-server',
-    client: 'https://server:9443/ as CN=demo-untrusted-server, trusting CN=otherCA',
-    diagnosis: 'SERVER_UNTRUSTED',
-    server: CLIENT_HUNG_UP,
-  },
-];
-
-/** The server's JSON log lines. */
-function serverEvents(log: string): Record<string, unknown>[] {
-  return log
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
+/** The client's JSON document: the last JSON line of its output. */
+function clientDocument(output: string): ExchangeDocument {
+  const document = jsonLines(output).at(-1);
+  assert.ok(document !== undefined, output);
+  return document as unknown as ExchangeDocument;
 }
 
 /** The fields of `event` that `expected` names. */
-function pick(event: Record<string, unknown> | undefined, expected: Record<string, unknown>): Record<string, unknown> | undefined {
+function pick(event: Record<string, unknown> | undefined, expected: object): Record<string, unknown> | undefined {
   return event === undefined ? undefined : Object.fromEntries(Object.keys(expected).map((key) => [key, event[key]]));
 }
 
 await describeWithDocker('containers: how mTLS fails (--profile failures)', () => {
   const tag = uniqueName('test');
   const project = uniqueName('mtls-failures');
-  const env = { IMAGE_TAG: tag };
+  const env = { IMAGE_TAG: tag, CLIENT_OUTPUT: 'json' };
   const volume = (name: string) => `${project}_${name}`;
   let server: string;
 
   /** The server's log line about the connection whose client end is `local` ("address:port"), once it is written. */
-  async function serverLineFor(local: string): Promise<Record<string, unknown> | undefined> {
+  async function waitForServerLine(local: string): Promise<Record<string, unknown> | undefined> {
     // The client may exit before the server has logged a reset it caused.
     for (let attempt = 0; attempt < 50; attempt++) {
-      const found = serverEvents(await logsOf(server)).find(({ remote, remotePort }) => `${remote}:${remotePort}` === local);
+      const found = serverLineFor(jsonLines(await logsOf(server)), local);
       if (found !== undefined) return found;
       await sleep(100);
     }
@@ -135,22 +89,27 @@ await describeWithDocker('containers: how mTLS fails (--profile failures)', () =
   });
 
   for (const scenario of SCENARIOS) {
-    it(`${scenario.id}: the client says ${scenario.diagnosis}, the server's line for that connection says why`, async () => {
+    it(`${scenario.id}: the client says ${scenario.client.diagnosis}, the server's line for that connection says why`, async () => {
       const client = await composeContainerId(project, `client-${scenario.id}`);
       const exitCode = await exitCodeOf(client);
       const output = await logsOf(client);
       assert.equal(exitCode, 1, output);
-      assert.equal(output.split('\n')[0], `client:  ${scenario.client}`);
-      assert.match(output.trim().split('\n').at(-1) ?? '', new RegExp(`^result: {2}FAILED ${scenario.diagnosis}: `));
-      const local = /^conn: +(\S+) → /m.exec(output)?.[1];
+      const document = clientDocument(output);
+      assert.deepEqual(
+        { url: document.url, presents: document.presents?.subject ?? null, trusts: document.trusts },
+        expectedIdentity(scenario),
+      );
+      assert.equal(document.result, 'FAILED');
+      assert.equal(document.failure?.code, scenario.client.diagnosis, output);
+      const local = document.connection?.local;
       assert.ok(local !== undefined, output);
-      assert.deepEqual(pick(await serverLineFor(local), scenario.server), scenario.server, `server line for ${local}`);
+      assert.deepEqual(pick(await waitForServerLine(local), scenario.server), scenario.server, `server line for ${local}`);
     });
   }
 
   it('no client got in: the server served one request, the 403', async () => {
     for (const scenario of SCENARIOS) await exitCodeOf(await composeContainerId(project, `client-${scenario.id}`));
-    const requests = serverEvents(await logsOf(server)).filter(({ event }) => event === 'request');
+    const requests = jsonLines(await logsOf(server)).filter(({ event }) => event === 'request');
     assert.deepEqual(
       requests.map(({ client, status }) => ({ client, status })),
       [{ client: 'intruder', status: 403 }],
@@ -170,12 +129,22 @@ await describeWithDocker('containers: how mTLS fails (--profile failures)', () =
     );
   });
 
+  /** What make demo does: gather the containers' output (the server stopped first), then the table. */
+  async function failureTable(name: string) {
+    const dir = join(await temporaryDirectory(), name);
+    await mkdir(dir);
+    const collected = await command('bash', ['demo/collect-failures.sh', project, dir]);
+    assert.equal(collected.code, 0, collected.stderr);
+    return { dir, table: await command(process.execPath, ['demo/failures-table.ts', dir]) };
+  }
+
   it("make demo's table: every row PASS, exit 0", async () => {
-    const table = await command('bash', ['demo/failures-table.sh', project]);
+    const { table } = await failureTable('all-refused');
     assert.equal(table.code, 0, table.stdout + table.stderr);
     const rows = table.stdout.split('\n').filter((line) => / (PASS|FAIL)$/.test(line));
     assert.equal(rows.length, SCENARIOS.length, table.stdout);
     assert.ok(rows.every((row) => row.endsWith(' PASS')), table.stdout);
+    assert.match(table.stdout, /^ {4}demo-expired +issued +signed by our CA, expired yesterday$/m);
   });
 
   it("make demo's table: FAIL and exit 1 when a client gets in", async () => {
@@ -191,13 +160,19 @@ await describeWithDocker('containers: how mTLS fails (--profile failures)', () =
     );
     await copy.container.stop();
     assert.equal(copy.exitCode, 0, copy.output);
+    // The previous table stopped the server (to read its whole log): the same
+    // container starts again (its log goes on), then the client.
+    await (await dockerApi()).getContainer(server).start();
+    for (let attempt = 0; attempt < 120 && (await inspect(server)).State.Health?.Status !== 'healthy'; attempt++) await sleep(500);
+    assert.equal((await inspect(server)).State.Health?.Status, 'healthy');
     const rerun = await compose(['-p', project, '--profile', 'failures', 'up', '-d', '--no-deps', '--force-recreate', 'client-expired'], env);
     assert.equal(rerun.code, 0, rerun.stderr);
 
-    const table = await command('bash', ['demo/failures-table.sh', project]);
+    const { dir, table } = await failureTable('one-got-in');
     assert.equal(table.code, 1, table.stdout + table.stderr);
+    assert.deepEqual(await readClientRun(dir, 'client-expired').then(({ exit, document }) => [exit, document?.result]), [0, 'OK']);
     const expired = table.stdout.split('\n').find((line) => line.trimStart().startsWith('expired '));
     assert.match(expired ?? '', / OK, HTTP 200 \(exit 0\) .* HTTP 200 for client +FAIL$/, table.stdout);
-    assert.match(table.stdout, /FAIL {2}1 of 7 scenarios behaved otherwise/);
+    assert.match(table.stdout, new RegExp(`FAIL {2}1 of ${SCENARIOS.length} scenarios behaved otherwise`));
   });
 });

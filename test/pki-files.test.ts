@@ -148,9 +148,9 @@ describe('pki refuses folders and files another local user could control', () =>
     await chmod(join(out, 'server', 'tls.key'), 0o644);
     const result = await runPkiCommand('--method', 'method1', '--out', out);
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, /ca +reused +\(existing CA kept; ca\.key had mode 0640, now 0600\)/);
-    assert.match(result.stdout, /server +reused +\(valid and current; tls\.key had mode 0644, now 0600\)/);
-    assert.match(result.stdout, /client +reused +\(valid and current\)/);
+    assert.match(result.stdout, /ca +kept +\(existing CA kept; ca\.key had mode 0640, now 0600\)/);
+    assert.match(result.stdout, /server +kept +\(valid and current; tls\.key had mode 0644, now 0600\)/);
+    assert.match(result.stdout, /client +kept +\(valid and current\)/);
     assert.equal(await mode(join(out, 'ca')), 0o700);
     assert.equal(await mode(join(out, 'ca', 'ca.key')), 0o600);
     assert.equal(await mode(join(out, 'server', 'tls.key')), 0o600);
@@ -306,8 +306,8 @@ describe('pki recovers from a run killed half-way (SIGKILL right before or after
         const next = await runPkiCommand('--method', 'method1', '--out', out);
         assert.equal(next.code, 0, next.stderr);
         const note = committed
-          ? /ca +reused +\(existing CA kept; finished installing the CA an interrupted run had written\)/
-          : /ca +(issued|reused) +\(.*; removed a new CA an interrupted run had not finished writing\)/;
+          ? /ca +kept +\(existing CA kept; finished installing the CA an interrupted run had written\)/
+          : /ca +(issued|kept) +\(.*; removed a new CA an interrupted run had not finished writing\)/;
         assert.match(next.stdout, note);
         await assertConsistent(out);
         if (oldCa !== undefined) {

@@ -328,7 +328,7 @@ describe('pki reruns: the CA is kept, only stale leaves are re-issued', () => {
     const result = await runPkiCommand('--method', 'method1', '--out', out);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /client +issued +\(tls\.crt not PEM/);
-    assert.match(result.stdout, /server +reused/);
+    assert.match(result.stdout, /server +kept/);
     const after = await snapshot(out);
     for (const file of ['ca/ca.crt', 'ca/ca.key', 'server/tls.crt', 'server/tls.key']) {
       assert.equal(after.get(join(out, file)), before.get(join(out, file)), file);
@@ -373,10 +373,10 @@ describe('pki reruns: the CA is kept, only stale leaves are re-issued', () => {
 
     // 59 days on: 31 left, nothing to do.
     const early = await runPki(options, new Date(start + 59 * day));
-    assert.deepEqual(early.outcomes.map((outcome) => outcome.action), ['reused', 'reused', 'reused']);
+    assert.deepEqual(early.outcomes.map((outcome) => outcome.action), ['kept', 'kept', 'kept']);
     // 61 days on: 29 left, both leaves are renewed; the CA stays.
     const renewal = await runPki(options, new Date(start + 61 * day));
-    assert.deepEqual(renewal.outcomes.map((outcome) => outcome.action), ['reused', 'issued', 'issued']);
+    assert.deepEqual(renewal.outcomes.map((outcome) => outcome.action), ['kept', 'issued', 'issued']);
     assert.match(renewal.outcomes[1]?.reason ?? '', /^expires \d{4}-.*, within 30 days$/);
     assert.equal((await cert(join(out, 'ca', 'ca.crt'))).fingerprint256, caFingerprint);
     assert.equal((await cert(join(out, 'client', 'tls.crt'))).checkIssued(await cert(join(out, 'ca', 'ca.crt'))), true);

@@ -8,7 +8,12 @@ export interface ClientConfig {
   timeoutMs: number;
   /** How long to keep retrying a server that is not there yet (refused, not resolvable). */
   waitForServerMs: number;
+  /** text: lines for a person; json: one JSON document for a script. */
+  output: OutputFormat;
 }
+
+export type OutputFormat = 'text' | 'json';
+const OUTPUT_FORMATS: readonly OutputFormat[] = ['text', 'json'];
 
 export function readClientConfig(env: NodeJS.ProcessEnv): ClientConfig {
   return {
@@ -16,6 +21,7 @@ export function readClientConfig(env: NodeJS.ProcessEnv): ClientConfig {
     url: readUrl(env['SERVER_URL']),
     timeoutMs: integerSetting(env, 'TIMEOUT_MS', 5000, 100, 120_000),
     waitForServerMs: integerSetting(env, 'WAIT_FOR_SERVER_MS', 10_000, 0, 300_000),
+    output: readOutput(env['OUTPUT']),
   };
 }
 
@@ -29,4 +35,11 @@ function readUrl(raw: string | undefined): URL {
   }
   if (url.protocol !== 'https:') throw new ConfigError(`SERVER_URL must use https:, not "${url.protocol}" (mTLS needs TLS)`);
   return url;
+}
+
+function readOutput(raw: string | undefined): OutputFormat {
+  if (raw === undefined || raw === '') return 'text';
+  const format = OUTPUT_FORMATS.find((known) => known === raw);
+  if (format === undefined) throw new ConfigError(`OUTPUT must be ${OUTPUT_FORMATS.join(' or ')}, not "${raw}"`);
+  return format;
 }

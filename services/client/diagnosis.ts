@@ -1,3 +1,5 @@
+import { excerpt, printable } from './printable.ts';
+
 /** What went wrong, as a stable code and one sentence a person can act on. */
 export interface Diagnosis {
   code: string;
@@ -53,7 +55,7 @@ export function diagnose(error: NodeJS.ErrnoException, context: FailureContext):
   if (code === 'CERT_HAS_EXPIRED') return { code: 'SERVER_EXPIRED', message: "the server's certificate has expired" };
   if (code === 'CERT_NOT_YET_VALID') return { code: 'SERVER_NOT_YET_VALID', message: "the server's certificate is not valid yet" };
   if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
-    const names = context.serverNames === undefined ? '' : ` (it names ${context.serverNames.join(', ')})`;
+    const names = context.serverNames === undefined ? '' : ` (it names ${printable(context.serverNames.join(', '))})`;
     return { code: 'HOSTNAME_MISMATCH', message: `"${context.host}" is not a name in the server's certificate${names}` };
   }
   if (code === 'ECONNREFUSED') return { code: 'CONNECTION_REFUSED', message: `connection refused: nothing listens on ${where}` };
@@ -62,7 +64,35 @@ export function diagnose(error: NodeJS.ErrnoException, context: FailureContext):
     return { code: 'TIMEOUT', message: `no answer from ${where} within ${context.timeoutMs} ms` };
   }
   if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return { code: 'UNREACHABLE', message: `${where} is unreachable (${code})` };
-  return { code: 'FAILED', message: `${code}: ${error.message.split('\n')[0]}` };
+  return { code: 'FAILED', message: `${printable(code)}: ${printable(error.message.split('\n')[0] ?? '')}` };
+}
+
+/** How much of a server's body a diagnosis quotes. */
+const QUOTED_CHARS = 200;
+
+/**
+ * A response that is not a success. A redirect is never followed: it would
+ * send our request, and our certificate, wherever the server points
+ * (another host, or plain HTTP).
+ */
+export function diagnoseResponse(status: number, location: string | undefined, body: string): Diagnosis {
+  if (status >= 300 && status < 400) {
+    const target = location === undefined ? 'gives no Location' : `points to ${printable(location)}`;
+    return {
+      code: 'REDIRECT_REFUSED',
+      message: `the server answered ${status} and ${target}; a client that authenticates with a certificate follows no redirect`,
+    };
+  }
+  const quoted = excerpt(body.trim(), QUOTED_CHARS);
+  if (status === 403) {
+    return { code: 'FORBIDDEN', message: `the server verified our certificate but does not allow us: ${quoted}` };
+  }
+  return { code: `HTTP_${status}`, message: `the server answered ${status}: ${quoted}` };
+}
+
+/** A body larger than we agreed to read: we stopped, and say so. */
+export function bodyTooLarge(maxBytes: number): Diagnosis {
+  return { code: 'BODY_TOO_LARGE', message: `the server sent more than ${maxBytes} bytes of body; we stopped reading` };
 }
 
 /** Connection attempts worth repeating while a server container starts; never a refused handshake. */

@@ -4,7 +4,10 @@ import got from 'got';
 import { summarizeCertificate, type CertificateSummary } from '../shared/certificate.ts';
 import type { ClientMaterial } from './material.ts';
 import type { ClientConfig } from './config.ts';
-import { diagnose, RETRYABLE_CODES, type Diagnosis } from './diagnosis.ts';
+import { bodyTooLarge, diagnose, diagnoseResponse, RETRYABLE_CODES, type Diagnosis } from './diagnosis.ts';
+
+/** The most body we read; our server's answers are a line or two. */
+export const MAX_BODY_BYTES = 1024 * 1024;
 
 /** What one request over mutual TLS showed. */
 export interface Exchange {
@@ -15,6 +18,8 @@ export interface Exchange {
   connection: { local: string; remote: string } | undefined;
   status: number | undefined;
   statusMessage: string | undefined;
+  /** Where a redirect pointed (never followed). */
+  location: string | undefined;
   body: string | undefined;
   attempts: number;
   failure: Diagnosis | undefined;
@@ -31,7 +36,12 @@ export async function exchange(config: ClientConfig, material: ClientMaterial): 
   let connection: Exchange['connection'];
   let attempts = 0;
   const startedAt = Date.now();
+  const abort = new AbortController();
+  let overSize = false;
   const request = got(config.url, {
+    // A redirect would take our request, and our certificate, wherever the server points.
+    followRedirect: false,
+    signal: abort.signal,
     https: {
       certificate: material.certificatePem,
       key: material.keyPem,
@@ -56,6 +66,14 @@ export async function exchange(config: ClientConfig, material: ClientMaterial): 
       },
     },
   });
+  // got counts the bytes it hands over, after decompression: a small gzip that
+  // inflates to gigabytes is cut off at the cap like any other body.
+  request.on('downloadProgress', ({ transferred, total }) => {
+    if (transferred > MAX_BODY_BYTES || (total ?? 0) > MAX_BODY_BYTES) {
+      overSize = true;
+      abort.abort();
+    }
+  });
   request.on('request', (clientRequest) => {
     attempts++;
     clientRequest.once('socket', (socket: TLSSocket) => {
@@ -76,20 +94,22 @@ export async function exchange(config: ClientConfig, material: ClientMaterial): 
       connection,
       status: response.statusCode,
       statusMessage: response.statusMessage,
+      location: response.headers.location,
       body: response.body,
       attempts,
-      failure: response.ok ? undefined : httpFailure(response.statusCode, response.body),
+      failure: isSuccess(response.statusCode) ? undefined : diagnoseResponse(response.statusCode, response.headers.location, response.body),
     };
   } catch (error) {
     const server = summarize(serverCertificate);
-    const failure = diagnose(error as NodeJS.ErrnoException, {
+    const failure = overSize ? bodyTooLarge(MAX_BODY_BYTES) : diagnose(error as NodeJS.ErrnoException, {
       host: config.url.hostname.replace(/^\[|\]$/g, ''),
       port: config.url.port || '443',
       presentedCertificate: material.certificatePem !== undefined,
       serverNames: server?.subjectAltNames,
       timeoutMs: config.timeoutMs,
     });
-    return { server, ...session, connection, status: undefined, statusMessage: undefined, body: undefined, attempts, failure };
+    const none = { status: undefined, statusMessage: undefined, location: undefined, body: undefined };
+    return { server, ...session, connection, ...none, attempts, failure };
   }
 }
 
@@ -97,9 +117,7 @@ function summarize(cert: PeerCertificate | undefined): CertificateSummary | unde
   return cert?.raw === undefined ? undefined : summarizeCertificate(new X509Certificate(cert.raw));
 }
 
-function httpFailure(status: number, body: string): Diagnosis {
-  if (status === 403) {
-    return { code: 'FORBIDDEN', message: `the server verified our certificate but does not allow us: ${body.trim()}` };
-  }
-  return { code: `HTTP_${status}`, message: `the server answered ${status}: ${body.trim()}` };
+/** 2xx only: got counts a 3xx as "ok" when it does not follow redirects. */
+function isSuccess(status: number): boolean {
+  return status >= 200 && status < 300;
 }

@@ -4,6 +4,7 @@ import { readClientConfig } from './config.ts';
 import { exchange } from './exchange.ts';
 import { readClientMaterial } from './material.ts';
 import { formatExchange } from './report.ts';
+import { formatExchangeJson } from './report-json.ts';
 
 // Exit codes: 0 the server answered 2xx; 1 the exchange failed; 2 bad configuration or material.
 try {
@@ -11,7 +12,8 @@ try {
   const material = await readClientMaterial(config.tlsDir);
   const warnings = material.certificate === undefined ? [] : certificateProblems(material.certificate, 'client');
   const result = await exchange(config, material);
-  console.log(formatExchange(config, material, warnings, result));
+  const format = config.output === 'json' ? formatExchangeJson : formatExchange;
+  console.log(format(config, material, warnings, result));
   process.exitCode = result.failure === undefined ? 0 : 1;
 } catch (error) {
   if (!(error instanceof ConfigError || error instanceof TlsMaterialError)) throw error;
