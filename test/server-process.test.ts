@@ -74,6 +74,7 @@ describe('the server refuses to start, naming the file and the problem', async (
     { env: { TLS_DIR: server, PORT: '70000' }, message: 'server: PORT must be a whole number from 0 to 65535, not "70000"' },
     { env: { TLS_DIR: server, PORT: 'http' }, message: 'server: PORT must be a whole number from 0 to 65535, not "http"' },
     { env: { TLS_DIR: server, ALLOWED_CLIENTS: 'client,,bob' }, message: 'server: ALLOWED_CLIENTS must be a comma-separated list of names, not "client,,bob"' },
+    { env: { TLS_DIR: server, ALLOWED_CLIENTS: 'client,10.0.0.1' }, message: 'server: ALLOWED_CLIENTS: "10.0.0.1" is neither a DNS name nor a URI with a scheme' },
   ];
   for (const { env, message } of configCases) {
     it(`refuses ${JSON.stringify(env)}: exit 2`, async () => {

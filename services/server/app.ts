@@ -1,14 +1,21 @@
 import Koa from 'koa';
 import type { TLSSocket } from 'node:tls';
+import { formatSubjectName, type SubjectName } from '../shared/names.ts';
 import type { Log } from './log.ts';
-import { peerOf, type Peer } from './peer.ts';
+import { admittedAs, peerOf, type Peer } from './peer.ts';
 
 interface AppOptions {
-  allowedClients: string[] | undefined;
+  allowedClients: SubjectName[] | undefined;
   log: Log;
 }
 
-type State = { peer: Peer; reason?: string };
+/** A client let in: its certificate, and the SAN it was let in as. */
+interface Admitted {
+  peer: Peer;
+  as: SubjectName;
+}
+
+type State = { admitted: Admitted; client?: string; reason?: string };
 
 /**
  * Authentication happened in the TLS handshake: a request only gets here over
@@ -28,8 +35,10 @@ export function createApp({ allowedClients, log }: AppOptions): Koa<State> {
       ctx.body = 'internal error\n';
       log.error('request_error', { error: String(error) });
     }
+    const admitted = ctx.state.admitted as Admitted | undefined;
     log.info('request', {
-      client: ctx.state.peer?.name ?? null,
+      client: admitted?.as.value ?? ctx.state.client ?? null,
+      ...(admitted === undefined ? {} : { as: formatSubjectName(admitted.as) }),
       method: ctx.method,
       path: ctx.path,
       status: ctx.status,
@@ -48,13 +57,22 @@ export function createApp({ allowedClients, log }: AppOptions): Koa<State> {
       ctx.body = 'client certificate required\n';
       return;
     }
-    ctx.state.peer = peer;
-    if (allowedClients !== undefined && !peer.names.some((name) => allowedClients.includes(name))) {
-      ctx.state.reason = `not in ALLOWED_CLIENTS`;
+    // The CN is not an identity once SANs exist, and ours always carry SANs: only they are matched.
+    const as = admittedAs(peer, allowedClients);
+    if (as === undefined) {
+      const [first] = peer.names;
       ctx.status = 403;
-      ctx.body = `forbidden: ${peer.name} is authenticated but not allowed here\n`;
+      if (first === undefined) {
+        ctx.state.reason = 'no DNS or URI name in the certificate';
+        ctx.body = 'forbidden: the certificate names no DNS or URI identity\n';
+      } else {
+        ctx.state.client = first.value;
+        ctx.state.reason = 'not in ALLOWED_CLIENTS';
+        ctx.body = `forbidden: ${first.value} is authenticated but not allowed here\n`;
+      }
       return;
     }
+    ctx.state.admitted = { peer, as };
     await next();
   });
 
@@ -68,20 +86,20 @@ export function createApp({ allowedClients, log }: AppOptions): Koa<State> {
       ctx.set('Allow', 'GET, HEAD');
       ctx.body = 'method not allowed\n';
     } else {
-      route(ctx.state.peer, ctx);
+      route(ctx.state.admitted, ctx);
     }
   });
 
   return app;
 }
 
-const ROUTES: Record<string, (peer: Peer, ctx: Koa.Context) => void> = {
-  '/': (peer, ctx) => {
+const ROUTES: Record<string, (admitted: Admitted, ctx: Koa.Context) => void> = {
+  '/': ({ as }, ctx) => {
     // Set directly: letting koa infer the type costs a MIME lookup per request.
     ctx.set('Content-Type', 'text/plain; charset=utf-8');
-    ctx.body = `Hello ${peer.name}, from server (mTLS verified)\n`;
+    ctx.body = `Hello ${as.value}, from server (mTLS verified)\n`;
   },
-  '/whoami': (peer, ctx) => {
-    ctx.body = { name: peer.name, names: peer.names, ...peer.describe() };
+  '/whoami': ({ peer, as }, ctx) => {
+    ctx.body = { name: as.value, as: formatSubjectName(as), names: peer.names.map(formatSubjectName), ...peer.describe() };
   },
 };

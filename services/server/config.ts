@@ -1,13 +1,14 @@
 import { isIP } from 'node:net';
 import { ConfigError, integerSetting, requiredSetting } from '../shared/config-error.ts';
+import { parseWorkloadName, type SubjectName } from '../shared/names.ts';
 
 /** The server's settings, read and checked once at start-up. */
 export interface ServerConfig {
   tlsDir: string;
   port: number;
   host: string;
-  /** Names a client certificate must carry (SAN DNS/URI or CN); undefined lets any trusted client in. */
-  allowedClients: string[] | undefined;
+  /** SANs a client certificate must carry one of (DNS names, or URIs); undefined lets any trusted client with a DNS/URI SAN in. */
+  allowedClients: SubjectName[] | undefined;
   /** Loopback-only TLS port for the container health check (no client certificate); 0 disables it. */
   healthPort: number;
   /** How long in-flight requests get to finish on SIGTERM/SIGINT. */
@@ -31,11 +32,15 @@ function readHost(raw: string | undefined): string {
   return raw;
 }
 
-function readAllowedClients(raw: string | undefined): string[] | undefined {
+export function readAllowedClients(raw: string | undefined): SubjectName[] | undefined {
   if (raw === undefined || raw.trim() === '') return undefined;
   const names = raw.split(',').map((name) => name.trim());
   if (names.some((name) => name === '' || /\s/.test(name))) {
     throw new ConfigError(`ALLOWED_CLIENTS must be a comma-separated list of names, not "${raw}"`);
   }
-  return names;
+  try {
+    return names.map(parseWorkloadName);
+  } catch (error) {
+    throw new ConfigError(`ALLOWED_CLIENTS: ${(error as Error).message}`);
+  }
 }

@@ -1,13 +1,12 @@
 import type { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
-import { commonName, summarizeCertificate, type CertificateSummary } from '../shared/certificate.ts';
+import { summarizeCertificate, type CertificateSummary } from '../shared/certificate.ts';
+import { isWorkloadName, namesFromSubjectAltName, type SubjectName } from '../shared/names.ts';
 
 /** Who is on the other end of a verified connection, as their certificate says. */
 export interface Peer {
-  /** The name to greet and log: the CN, else the first SAN. */
-  name: string;
-  /** Every name authorization may match: SAN DNS and URI entries, and the CN. */
-  names: string[];
+  /** The names a client can be known by: its DNS and URI SANs, in certificate order. The CN is never one. */
+  names: SubjectName[];
   /** The full description, for /whoami (built on first use). */
   describe(): CertificateSummary & { protocol: string | null; cipher: string };
 }
@@ -21,10 +20,8 @@ export function peerOf(socket: TLSSocket): Peer | undefined {
   if (known !== undefined) return known;
   const cert = socket.getPeerX509Certificate();
   if (cert === undefined) return undefined;
-  const names = identityNames(cert);
   const peer: Peer = {
-    name: names[0] ?? '(unnamed)',
-    names,
+    names: namesFromSubjectAltName(cert.subjectAltName).filter((name) => name.type !== 'ip'),
     // Parsed again when asked (rarely), rather than held for the life of every connection;
     // a verified connection keeps its peer certificate until it closes.
     describe: () => ({
@@ -37,13 +34,12 @@ export function peerOf(socket: TLSSocket): Peer | undefined {
   return peer;
 }
 
-function identityNames(cert: X509Certificate): string[] {
-  const names: string[] = [];
-  const cn = commonName(cert.subject);
-  if (cn !== undefined) names.push(cn);
-  for (const entry of cert.subjectAltName?.split(', ') ?? []) {
-    const match = /^(DNS|URI):(.+)$/.exec(entry);
-    if (match?.[2] !== undefined && !names.includes(match[2])) names.push(match[2]);
-  }
-  return names;
+/**
+ * The name under which a peer is let in: its first SAN that ALLOWED_CLIENTS
+ * lists (by type: URI exactly, DNS without case), or with no list its first
+ * DNS/URI SAN. Undefined means it is not let in.
+ */
+export function admittedAs(peer: Peer, allowed: readonly SubjectName[] | undefined): SubjectName | undefined {
+  if (allowed === undefined) return peer.names[0];
+  return peer.names.find((name) => allowed.some((rule) => isWorkloadName(name, rule)));
 }
