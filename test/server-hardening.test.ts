@@ -1,13 +1,15 @@
 // Attacks on the server by a client holding a valid (or once valid) certificate,
 // each written before its fix and watched to succeed, then to fail.
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import { join } from 'node:path';
+import type { TLSSocket } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { namesFromSubjectAltName } from '../services/shared/names.ts';
 import { craftedClient } from './helpers/crafted.ts';
-import { issue } from './helpers/material.ts';
+import { run, temporaryDirectory } from './helpers/processes.ts';
+import { caOf, identity, issue, rogueCa } from './helpers/material.ts';
 import { startTestServer, type LogEvent, type TestServer } from './helpers/server.ts';
 
 interface Answer {
@@ -129,5 +131,173 @@ describe("reading Node's subjectAltName string", () => {
       { type: 'dns', value: 'b.example' },
     ]);
     assert.deepEqual(namesFromSubjectAltName(undefined), []);
+  });
+});
+
+/** One GET, reporting also whether the TLS session was resumed and the connection used. */
+function getOn(url: string, options: https.RequestOptions): Promise<Answer & { resumed: boolean; socket: TLSSocket }> {
+  return new Promise((resolve, reject) => {
+    https
+      .get(url, options, (response) => {
+        const socket = response.socket as TLSSocket;
+        let body = '';
+        response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body, headers: response.headers, resumed: socket.isSessionReused(), socket }));
+      })
+      .on('error', reject);
+  });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+/** Resolves when the socket closes; rejects after 5 s. */
+function closed(socket: TLSSocket): Promise<void> {
+  if (socket.destroyed) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the connection is still open after 5 s')), 5000);
+    socket.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+describe('a client certificate that expires while its sessions and connections live on', () => {
+  let out: string;
+  let server: TestServer;
+  let notAfter: Date;
+  const tls13 = new https.Agent({ keepAlive: false, maxCachedSessions: 10 });
+  const tls12 = new https.Agent({ keepAlive: false, maxCachedSessions: 10, maxVersion: 'TLSv1.2' });
+  const kept = new https.Agent({ keepAlive: true, maxSockets: 1, maxCachedSessions: 0 });
+  let options: https.RequestOptions;
+  let keptSocket: TLSSocket;
+  before(async () => {
+    out = await issue('method1');
+    server = await startTestServer(join(out, 'server'), ['client']);
+    // Valid for a few seconds: long enough for the first handshakes, then expired.
+    notAfter = new Date(Math.ceil(Date.now() / 1000) * 1000 + 4000);
+    const dir = await identity({ issuer: await caOf(out), validity: { notBefore: new Date(Date.now() - 60_000), notAfter } });
+    options = await clientOptions(dir);
+    for (const agent of [tls13, tls12]) {
+      const first = await getOn(server.url(), { ...options, agent });
+      assert.equal(first.status, 200);
+      assert.equal(first.resumed, false);
+    }
+    const first = await getOn(server.url(), { ...options, agent: kept });
+    assert.equal(first.status, 200);
+    keptSocket = first.socket;
+    await sleep(notAfter.getTime() + 1200 - Date.now());
+  });
+  after(async () => {
+    for (const agent of [tls13, tls12, kept]) agent.destroy();
+    await server.close();
+  });
+
+  for (const [version, agent] of [['TLS 1.3', tls13], ['TLS 1.2', tls12]] as const) {
+    it(`refuses a ${version} session resumed after the certificate expired: 401, with the reason logged`, async () => {
+      const seen = server.log.events.length;
+      const answer = await getOn(server.url(), { ...options, agent });
+      assert.equal(answer.resumed, true, 'the session was resumed (no new verification in the handshake)');
+      assert.equal(answer.status, 401, answer.body);
+      assert.equal(answer.body, `client certificate expired on ${notAfter.toISOString()}\n`);
+      const logged = await requestLogged(server, seen);
+      assert.equal(logged['status'], 401);
+      assert.equal(logged['reason'], 'certificate expired');
+      assert.equal(logged['client'], null);
+    });
+  }
+
+  it('refuses the next request on a kept-alive connection and closes it', async () => {
+    const answer = await getOn(server.url(), { ...options, agent: kept });
+    assert.equal(answer.socket, keptSocket, 'the same connection');
+    assert.equal(answer.status, 401);
+    assert.equal(answer.headers['connection'], 'close');
+    await closed(keptSocket);
+  });
+});
+
+describe('a trust change (a new ca.crt) and what was authenticated under the old one', () => {
+  it('invalidates session tickets: the next connection makes a full handshake', async () => {
+    const out = await issue('method1');
+    const server = await startTestServer(join(out, 'server'));
+    const agent = new https.Agent({ keepAlive: false, maxCachedSessions: 10 });
+    try {
+      const options = { ...(await clientOptions(join(out, 'client'))), agent };
+      assert.equal((await getOn(server.url(), options)).resumed, false);
+      assert.equal((await getOn(server.url(), options)).resumed, true, 'resumption works before the change');
+      // Still trusts our CA (the client stays welcome), plus another one.
+      const other = await rogueCa('otherCA');
+      await writeFile(join(out, 'server', 'ca.crt'), (await readFile(join(out, 'ca', 'ca.crt'), 'utf8')) + other.certificatePem);
+      assert.equal(await server.reload(), true);
+      const after = await getOn(server.url(), options);
+      assert.equal(after.status, 200);
+      assert.equal(after.resumed, false);
+    } finally {
+      agent.destroy();
+      await server.close();
+    }
+  });
+
+  it('closes an idle kept-alive connection made under the old ca.crt; the client must handshake again (and is refused)', async () => {
+    const out = await issue('method1');
+    const server = await startTestServer(join(out, 'server'));
+    const agent = new https.Agent({ keepAlive: true, maxSockets: 1, maxCachedSessions: 0 });
+    try {
+      const options = { ...(await clientOptions(join(out, 'client'))), agent };
+      const first = await getOn(server.url(), options);
+      assert.equal(first.status, 200);
+      // The server now trusts only another CA: our client is no longer welcome.
+      await writeFile(join(out, 'server', 'ca.crt'), (await rogueCa('otherCA')).certificatePem);
+      assert.equal(await server.reload(), true);
+      await closed(first.socket);
+      const logged = await server.log.waitFor((event) => event.event === 'connections_closed');
+      assert.equal(logged['reason'], 'trust changed');
+      assert.equal(logged['idle'], 1);
+      await assert.rejects(getOn(server.url(), options), { code: 'ECONNRESET' });
+    } finally {
+      agent.destroy();
+      await server.close();
+    }
+  });
+});
+
+describe('a maximum connection age', () => {
+  it('answers the first request after it with Connection: close, then the connection ends', async () => {
+    const out = await issue('method1');
+    const server = await startTestServer(join(out, 'server'), undefined, '127.0.0.1', { maxConnectionAgeMs: 300 });
+    const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const options = { ...(await clientOptions(join(out, 'client'))), agent };
+      const first = await getOn(server.url(), options);
+      assert.equal(first.headers['connection'], 'keep-alive');
+      await sleep(500);
+      const second = await getOn(server.url(), options);
+      assert.equal(second.socket, first.socket);
+      assert.equal(second.status, 200);
+      assert.equal(second.headers['connection'], 'close');
+      await closed(second.socket);
+    } finally {
+      agent.destroy();
+      await server.close();
+    }
+  });
+});
+
+describe('session resumption stays on, with a short lifetime', () => {
+  it('issues TLS 1.3 tickets that live 300 s (openssl sess_id reads the lifetime hint)', async () => {
+    const out = await issue('method1');
+    const server = await startTestServer(join(out, 'server'));
+    try {
+      const client = join(out, 'client');
+      const session = join(await temporaryDirectory(), 'session.pem');
+      const connected = await run('openssl', ['s_client', '-connect', `127.0.0.1:${server.port}`, '-servername', 'localhost', '-quiet',
+        '-cert', join(client, 'tls.crt'), '-key', join(client, 'tls.key'), '-CAfile', join(client, 'ca.crt'), '-sess_out', session],
+        { input: 'GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' });
+      assert.match(connected.stdout, /Hello client/);
+      const described = await run('openssl', ['sess_id', '-in', session, '-text', '-noout']);
+      assert.equal(/TLS session ticket lifetime hint: (\d+) \(seconds\)/.exec(described.stdout)?.[1], '300');
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -1,11 +1,13 @@
 import Koa from 'koa';
 import type { TLSSocket } from 'node:tls';
 import { formatSubjectName, type SubjectName } from '../shared/names.ts';
+import type { Connections } from './connections.ts';
 import type { Log } from './log.ts';
-import { admittedAs, peerOf, type Peer } from './peer.ts';
+import { admittedAs, peerOf, validityProblem, type Peer } from './peer.ts';
 
 interface AppOptions {
   allowedClients: SubjectName[] | undefined;
+  connections: Connections;
   log: Log;
 }
 
@@ -22,7 +24,7 @@ type State = { admitted: Admitted; client?: string; reason?: string };
  * a connection whose client certificate the CA vouched for. This app does the
  * rest: log, authorize by name, answer.
  */
-export function createApp({ allowedClients, log }: AppOptions): Koa<State> {
+export function createApp({ allowedClients, connections, log }: AppOptions): Koa<State> {
   const app = new Koa<State>();
   app.silent = true; // errors are logged below, as JSON, not printed by koa
 
@@ -49,12 +51,36 @@ export function createApp({ allowedClients, log }: AppOptions): Koa<State> {
     });
   });
 
+  // A connection verified under a ca.crt no longer in force is not served, and
+  // one past its maximum age, or whose trust changed meanwhile, ends after this response.
+  app.use(async (ctx, next) => {
+    const socket = ctx.socket as TLSSocket;
+    const { refused, done } = connections.begin(socket);
+    ctx.res.once('close', done);
+    if (refused !== undefined) {
+      ctx.state.reason = refused;
+      ctx.status = 401;
+      ctx.body = 'the server trusts another CA since this connection was verified: reconnect\n';
+    } else {
+      await next();
+    }
+    if (refused !== undefined || connections.mustClose(socket)) ctx.set('Connection', 'close');
+  });
+
   app.use(async (ctx, next) => {
     const peer = peerOf(ctx.socket as TLSSocket);
     // rejectUnauthorized makes this unreachable; kept so that a misconfiguration fails closed.
     if (peer === undefined || !(ctx.socket as TLSSocket).authorized) {
       ctx.status = 401;
       ctx.body = 'client certificate required\n';
+      return;
+    }
+    const invalid = validityProblem(peer, Date.now());
+    if (invalid !== undefined) {
+      ctx.state.reason = invalid.reason;
+      ctx.status = 401;
+      ctx.body = `${invalid.message}\n`;
+      ctx.set('Connection', 'close');
       return;
     }
     // The CN is not an identity once SANs exist, and ours always carry SANs: only they are matched.

@@ -11,6 +11,8 @@ export interface ServerConfig {
   allowedClients: SubjectName[] | undefined;
   /** Loopback-only TLS port for the container health check (no client certificate); 0 disables it. */
   healthPort: number;
+  /** After this long, a kept-alive connection is closed after its next response (the client handshakes again). */
+  maxConnectionAgeMs: number;
   /** How long in-flight requests get to finish on SIGTERM/SIGINT. */
   shutdownGraceMs: number;
 }
@@ -22,6 +24,7 @@ export function readServerConfig(env: NodeJS.ProcessEnv): ServerConfig {
     host: readHost(env['HOST']),
     allowedClients: readAllowedClients(env['ALLOWED_CLIENTS']),
     healthPort: integerSetting(env, 'HEALTH_PORT', 9444, 0, 65535),
+    maxConnectionAgeMs: integerSetting(env, 'MAX_CONNECTION_AGE_MS', 15 * 60_000, 1000, 86_400_000),
     shutdownGraceMs: integerSetting(env, 'SHUTDOWN_GRACE_MS', 3000, 0, 60_000),
   };
 }

@@ -7,6 +7,9 @@ import { isWorkloadName, namesFromSubjectAltName, type SubjectName } from '../sh
 export interface Peer {
   /** The names a client can be known by: its DNS and URI SANs, in certificate order. The CN is never one. */
   names: SubjectName[];
+  /** The certificate's validity, in ms since the epoch: kept, because a resumed session or a long connection outlives it. */
+  validFrom: number;
+  validTo: number;
   /** The full description, for /whoami (built on first use). */
   describe(): CertificateSummary & { protocol: string | null; cipher: string };
 }
@@ -22,6 +25,8 @@ export function peerOf(socket: TLSSocket): Peer | undefined {
   if (cert === undefined) return undefined;
   const peer: Peer = {
     names: namesFromSubjectAltName(cert.subjectAltName).filter((name) => name.type !== 'ip'),
+    validFrom: cert.validFromDate.getTime(),
+    validTo: cert.validToDate.getTime(),
     // Parsed again when asked (rarely), rather than held for the life of every connection;
     // a verified connection keeps its peer certificate until it closes.
     describe: () => ({
@@ -42,4 +47,15 @@ export function peerOf(socket: TLSSocket): Peer | undefined {
 export function admittedAs(peer: Peer, allowed: readonly SubjectName[] | undefined): SubjectName | undefined {
   if (allowed === undefined) return peer.names[0];
   return peer.names.find((name) => allowed.some((rule) => isWorkloadName(name, rule)));
+}
+
+/**
+ * Why the peer's certificate is not valid at `now`, if it is not. The handshake
+ * checked it, but a resumed session restores the original certificate without
+ * checking it again, and a connection outlives it.
+ */
+export function validityProblem(peer: Peer, now: number): { reason: string; message: string } | undefined {
+  if (now > peer.validTo) return { reason: 'certificate expired', message: `client certificate expired on ${new Date(peer.validTo).toISOString()}` };
+  if (now < peer.validFrom) return { reason: 'certificate not yet valid', message: `client certificate not valid until ${new Date(peer.validFrom).toISOString()}` };
+  return undefined;
 }

@@ -1,11 +1,11 @@
 import { watch, type FSWatcher } from 'node:fs';
 import https from 'node:https';
-import type { Socket } from 'node:net';
 import tls, { type TLSSocket } from 'node:tls';
 import { summarizeCertificate } from '../shared/certificate.ts';
 import { loadTlsMaterial, TlsMaterialError, type TlsMaterial } from '../shared/tls-material.ts';
 import { createApp } from './app.ts';
 import type { ServerConfig } from './config.ts';
+import { trackConnections } from './connections.ts';
 import { handshakeFailureReason } from './handshake-failure.ts';
 import type { Log } from './log.ts';
 
@@ -19,9 +19,14 @@ export interface MtlsServer {
   close(): Promise<void>;
 }
 
+// Resumed sessions skip certificate verification (the server re-checks the
+// certificate's dates on every request); tickets live 5 minutes, not Node's 2 hours.
+const SESSION_TIMEOUT_S = 300;
+
 /** The TLS settings that make this mutual: ask for a client certificate and refuse the handshake without a valid one. */
 function tlsOptions(material: TlsMaterial): https.ServerOptions {
   return {
+    sessionTimeout: SESSION_TIMEOUT_S,
     cert: material.certificatePem,
     key: material.keyPem,
     ca: material.caPem,
@@ -32,23 +37,16 @@ function tlsOptions(material: TlsMaterial): https.ServerOptions {
 }
 
 export async function startServer(config: ServerConfig, material: TlsMaterial, log: Log): Promise<MtlsServer> {
-  const app = createApp({ allowedClients: config.allowedClients, log });
-  const server = https.createServer(tlsOptions(material), app.callback());
+  const server = https.createServer(tlsOptions(material));
+  const connections = trackConnections(server, config.maxConnectionAgeMs);
+  server.on('request', createApp({ allowedClients: config.allowedClients, connections, log }).callback());
   const health = config.healthPort === 0 ? undefined : healthServer(material, () => server.listening);
   let current = material;
 
-  // A refused handshake destroys the socket, and its peer address with it: note it on arrival.
-  const addresses = new WeakMap<Socket, { remote?: string; remotePort?: number }>();
-  server.on('connection', (raw: Socket) => addresses.set(raw, { remote: raw.remoteAddress, remotePort: raw.remotePort }));
-  // The certificate a refused client presented is gone too (Node frees it with the socket): the
+  // The certificate a refused client presented is gone (Node frees it with the socket): the
   // reason and the address are what can be logged.
   server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: TLSSocket) => {
-    // Node keeps the TCP socket a server-side TLSSocket wraps in `_parent`.
-    const raw = (socket as TLSSocket & { _parent?: Socket })._parent;
-    log.warn('handshake_failed', {
-      ...handshakeFailureReason(error, socket),
-      ...(raw === undefined ? {} : addresses.get(raw)),
-    });
+    log.warn('handshake_failed', { ...handshakeFailureReason(error, socket), ...connections.addressOf(socket) });
   });
 
   /**
@@ -69,8 +67,10 @@ export async function startServer(config: ServerConfig, material: TlsMaterial, l
     }
     server.setSecureContext(tlsOptions(next));
     health?.setSecureContext(healthTlsOptions(next));
+    const trustChanged = next.caPem !== current.caPem;
     current = next;
     log.info('tls_reloaded', { certificate: summarizeCertificate(next.certificate) });
+    if (trustChanged) log.info('connections_closed', { reason: 'trust changed', ...connections.trustChanged() });
     return true;
   }
 
