@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import { join } from 'node:path';
-import type { TLSSocket } from 'node:tls';
+import tls, { type TLSSocket } from 'node:tls';
+import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { namesFromSubjectAltName } from '../services/shared/names.ts';
 import { craftedClient } from './helpers/crafted.ts';
@@ -297,6 +298,35 @@ describe('session resumption stays on, with a short lifetime', () => {
       const described = await run('openssl', ['sess_id', '-in', session, '-text', '-noout']);
       assert.equal(/TLS session ticket lifetime hint: (\d+) \(seconds\)/.exec(described.stdout)?.[1], '300');
     } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('TLS 1.2 renegotiation', () => {
+  it('is refused: renegotiate() on a TLS 1.2 client connection fails', async () => {
+    const out = await issue('method1');
+    const server = await startTestServer(join(out, 'server'));
+    const options = await clientOptions(join(out, 'client'));
+    const socket = tls.connect({ ...options, host: '127.0.0.1', port: server.port, servername: 'localhost', maxVersion: 'TLSv1.2' } as tls.ConnectionOptions);
+    try {
+      await once(socket, 'secureConnect');
+      assert.equal(socket.getProtocol(), 'TLSv1.2');
+      // A second handshake on an open connection could present another certificate than the one authorized.
+      // Refused, the server answers with a no_renegotiation alert: the socket errors, the callback never runs.
+      const outcome = await new Promise<Error | null>((resolve) => {
+        const timer = setTimeout(() => resolve(new Error('no outcome in 5 s')), 5000);
+        const settle = (error: Error | null) => {
+          clearTimeout(timer);
+          resolve(error);
+        };
+        socket.once('error', settle);
+        if (!socket.renegotiate({ rejectUnauthorized: true }, settle)) settle(new Error('renegotiate() refused locally'));
+      });
+      assert.ok(outcome instanceof Error, 'renegotiation must fail');
+      assert.equal((outcome as NodeJS.ErrnoException).code, 'ERR_SSL_NO_RENEGOTIATION');
+    } finally {
+      socket.destroy();
       await server.close();
     }
   });

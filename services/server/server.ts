@@ -1,3 +1,4 @@
+import { constants } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
 import https from 'node:https';
 import tls, { type TLSSocket } from 'node:tls';
@@ -27,6 +28,8 @@ const SESSION_TIMEOUT_S = 300;
 function tlsOptions(material: TlsMaterial): https.ServerOptions {
   return {
     sessionTimeout: SESSION_TIMEOUT_S,
+    // A TLS 1.2 renegotiation could bring another client certificate into an authorized connection.
+    secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
     cert: material.certificatePem,
     key: material.keyPem,
     ca: material.caPem,
