@@ -331,3 +331,55 @@ describe('TLS 1.2 renegotiation', () => {
     }
   });
 });
+
+describe('TLS 1.2 cipher suites: ECDHE with AEAD only', () => {
+  let out: string;
+  let rsa: TestServer;
+  let ecdsa: TestServer;
+  before(async () => {
+    out = await issue('method1');
+    rsa = await startTestServer(join(out, 'server'));
+    const ecdsaDir = await craftedClient({ caDir: join(out, 'ca'), subject: '/CN=server', subjectAltName: 'DNS:localhost', purpose: 'serverAuth' });
+    ecdsa = await startTestServer(ecdsaDir);
+  });
+  after(async () => {
+    await rsa.close();
+    await ecdsa.close();
+  });
+
+  /** openssl s_client with TLS 1.2 and one cipher suite, as our client; the suite it negotiated, if any. */
+  async function negotiate(server: TestServer, cipher: string) {
+    const client = join(out, 'client');
+    const result = await run('openssl', ['s_client', '-connect', `127.0.0.1:${server.port}`, '-servername', 'localhost', '-tls1_2', '-cipher', cipher, '-ign_eof',
+      '-cert', join(client, 'tls.crt'), '-key', join(client, 'tls.key'), '-CAfile', join(client, 'ca.crt'), '-verify_return_error'],
+      { input: 'GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' });
+    return { code: result.code, cipher: /^\s*Cipher\s*: (\S+)/m.exec(result.stdout)?.[1], greeted: result.stdout.includes('Hello client, from server') };
+  }
+
+  for (const cipher of ['AES128-SHA', 'AES256-GCM-SHA384', 'ECDHE-RSA-AES128-SHA', 'DHE-RSA-AES128-GCM-SHA256']) {
+    it(`refuses ${cipher} (no forward secrecy or no AEAD): no cipher in common`, async () => {
+      const seen = rsa.log.events.length;
+      const result = await negotiate(rsa, cipher);
+      assert.notEqual(result.code, 0);
+      assert.equal(result.cipher, '0000', 'no suite negotiated');
+      const logged = await rsa.log.waitFor((event) => event.event === 'handshake_failed' && rsa.log.events.indexOf(event) >= seen);
+      assert.equal(logged['code'], 'ERR_SSL_NO_SHARED_CIPHER');
+    });
+  }
+
+  for (const cipher of ['ECDHE-RSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES256-GCM-SHA384', 'ECDHE-RSA-CHACHA20-POLY1305']) {
+    it(`accepts ${cipher} with an RSA certificate`, async () => {
+      const result = await negotiate(rsa, cipher);
+      assert.equal(result.cipher, cipher);
+      assert.equal(result.greeted, true);
+    });
+  }
+
+  for (const cipher of ['ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-ECDSA-AES256-GCM-SHA384', 'ECDHE-ECDSA-CHACHA20-POLY1305']) {
+    it(`accepts ${cipher} with an ECDSA certificate`, async () => {
+      const result = await negotiate(ecdsa, cipher);
+      assert.equal(result.cipher, cipher);
+      assert.equal(result.greeted, true);
+    });
+  }
+});

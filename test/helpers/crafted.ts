@@ -12,15 +12,17 @@ export interface CraftedSpec {
   subject: string;
   /** An openssl subjectAltName value, e.g. "DNS:evil.example,URI:client"; none when absent. */
   subjectAltName?: string;
+  /** What the certificate is for (its extended key usage); a client by default. */
+  purpose?: 'clientAuth' | 'serverAuth';
 }
 
-/** A tls.crt/tls.key/ca.crt client folder for a P-256 key signed by the CA in caDir. */
+/** A tls.crt/tls.key/ca.crt folder for a P-256 key signed by the CA in caDir. */
 export async function craftedClient(spec: CraftedSpec): Promise<string> {
   const dir = await temporaryDirectory('mtls-crafted-');
   const extensions = [
     'basicConstraints = critical, CA:FALSE',
     'keyUsage = critical, digitalSignature',
-    'extendedKeyUsage = clientAuth',
+    `extendedKeyUsage = ${spec.purpose ?? 'clientAuth'}`,
     'subjectKeyIdentifier = hash',
     'authorityKeyIdentifier = keyid',
     ...(spec.subjectAltName === undefined ? [] : [`subjectAltName = ${spec.subjectAltName}`]),
