@@ -216,6 +216,56 @@ describe('the server answers a health probe on its loopback port', () => {
   });
 });
 
+describe('the health probe checks what is served, not what is on disk', () => {
+  it('stays healthy after a refused reload (a broken tls.crt on disk, the old certificate still served)', async () => {
+    const out = await issue('method1');
+    const healthPort = String(20_000 + Math.floor(Math.random() * 20_000));
+    const env = { ...process.env, TLS_DIR: join(out, 'server'), PORT: '0', HEALTH_PORT: healthPort, HOST: '127.0.0.1' };
+    const child = spawn(process.execPath, [SERVER], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const probe = () => run(process.execPath, [join(ROOT, 'services/server/healthcheck.ts')], { env });
+    try {
+      await nextEvent(child, 'listening');
+      assert.equal((await probe()).code, 0);
+      const refused = nextEvent(child, 'tls_reload_refused');
+      await writeFile(join(out, 'server', 'tls.crt'), 'half-written\n');
+      assert.match(String((await refused)['problem']), /not PEM/);
+      const after = await probe();
+      assert.equal(after.code, 0, after.stderr);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+    }
+  });
+});
+
+describe('outside a container, the health listener is off unless HEALTH_PORT is set', () => {
+  it('two servers on two ports both start (no second listener fights over a default health port)', async () => {
+    const out = await issue('method1');
+    const { HEALTH_PORT: _unset, ...env } = process.env;
+    const start = () => spawn(process.execPath, [SERVER], { env: { ...env, TLS_DIR: join(out, 'server'), PORT: '0', HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const first = start();
+    const second = start();
+    try {
+      const [one, two] = await Promise.all([nextEvent(first, 'listening'), nextEvent(second, 'listening')]);
+      assert.notEqual(one['url'], two['url']);
+      assert.equal(one['health'], null);
+    } finally {
+      for (const child of [first, second]) {
+        child.kill('SIGTERM');
+        if (child.exitCode === null) await new Promise((resolve) => child.once('exit', resolve));
+      }
+    }
+  });
+
+  it('the probe says so when HEALTH_PORT is unset: exit 1, one line', async () => {
+    const out = await issue('method1');
+    const { HEALTH_PORT: _unset, ...env } = process.env;
+    const result = await run(process.execPath, [join(ROOT, 'services/server/healthcheck.ts')], { env: { ...env, TLS_DIR: join(out, 'server') } });
+    assert.equal(result.code, 1);
+    assert.equal(result.stderr, 'healthcheck: HEALTH_PORT is not set: the server has no health listener to probe\n');
+  });
+});
+
 async function nextEvent(child: ChildProcess, name: string): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
     let buffered = '';

@@ -9,7 +9,7 @@ export interface ServerConfig {
   host: string;
   /** SANs a client certificate must carry one of (DNS names, or URIs); undefined lets any trusted client with a DNS/URI SAN in. */
   allowedClients: SubjectName[] | undefined;
-  /** Loopback-only TLS port for the container health check (no client certificate); 0 disables it. */
+  /** Loopback-only TLS port for the container health check (no client certificate); 0 (the default, set in the image) disables it. */
   healthPort: number;
   /** After this long, a kept-alive connection is closed after its next response (the client handshakes again). */
   maxConnectionAgeMs: number;
@@ -23,7 +23,8 @@ export function readServerConfig(env: NodeJS.ProcessEnv): ServerConfig {
     port: integerSetting(env, 'PORT', 9443, 0, 65535),
     host: readHost(env['HOST']),
     allowedClients: readAllowedClients(env['ALLOWED_CLIENTS']),
-    healthPort: integerSetting(env, 'HEALTH_PORT', 9444, 0, 65535),
+    // Off unless asked for: a second server on this machine must not collide on a default port.
+    healthPort: integerSetting(env, 'HEALTH_PORT', 0, 0, 65535),
     maxConnectionAgeMs: integerSetting(env, 'MAX_CONNECTION_AGE_MS', 15 * 60_000, 1000, 86_400_000),
     shutdownGraceMs: integerSetting(env, 'SHUTDOWN_GRACE_MS', 3000, 0, 60_000),
   };

@@ -14,6 +14,7 @@ try {
   log.info('listening', {
     url: `https://${config.host.includes(':') ? `[${config.host}]` : config.host}:${server.port}/`,
     tlsDir: config.tlsDir,
+    health: config.healthPort === 0 ? null : `https://127.0.0.1:${config.healthPort}/healthz`,
     allowedClients: config.allowedClients ?? 'any client certificate from the trusted CA',
     certificate: summarizeCertificate(material.certificate),
     trusts: material.ca.map((ca) => ca.subject.trim()),

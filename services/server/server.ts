@@ -60,8 +60,8 @@ export async function startServer(config: ServerConfig, material: TlsMaterial, l
   const server = https.createServer(tlsOptions(material));
   const connections = trackConnections(server, config.maxConnectionAgeMs);
   server.on('request', createApp({ allowedClients: config.allowedClients, connections, log }).callback());
-  const health = config.healthPort === 0 ? undefined : healthServer(material, () => server.listening);
   let current = material;
+  const health = config.healthPort === 0 ? undefined : healthServer(material, () => (server.listening ? current : undefined));
 
   // The certificate a refused client presented is gone (Node frees it with the socket): the
   // reason and the address are what can be logged.
@@ -137,12 +137,15 @@ function listen(server: https.Server, port: number, host: string): Promise<void>
 /**
  * The container health check's listener: loopback only, same certificate, no
  * client certificate asked. Probing the mTLS port instead would log a refused
- * handshake at every probe.
+ * handshake at every probe. It says which certificate the mTLS listener
+ * serves, so that the probe compares with that, not with files on disk (a
+ * refused reload leaves the old, working certificate in service).
  */
-function healthServer(material: TlsMaterial, isListening: () => boolean): https.Server {
+function healthServer(material: TlsMaterial, serving: () => TlsMaterial | undefined): https.Server {
   return https.createServer(healthTlsOptions(material), (request, response) => {
-    const ok = request.url === '/healthz' && isListening();
-    response.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ok\n' : 'not ready\n');
+    const current = request.url === '/healthz' ? serving() : undefined;
+    const body = current === undefined ? { status: 'not ready' } : { status: 'ok', serving: current.certificate.fingerprint256 };
+    response.writeHead(current === undefined ? 503 : 200, { 'content-type': 'application/json' }).end(`${JSON.stringify(body)}\n`);
   });
 }
 
