@@ -1,7 +1,8 @@
 // Attacks on the server by a client holding a valid (or once valid) certificate,
 // each written before its fix and watched to succeed, then to fail.
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { X509Certificate } from 'node:crypto';
+import { cp, readFile, rename, symlink, writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import { join } from 'node:path';
 import tls, { type TLSSocket } from 'node:tls';
@@ -382,4 +383,69 @@ describe('TLS 1.2 cipher suites: ECDHE with AEAD only', () => {
       assert.equal(result.greeted, true);
     });
   }
+});
+
+describe('reloads keep working when TLS_DIR itself is replaced', () => {
+  /** A freshly issued server certificate in a folder of its own. */
+  async function reissued(out: string): Promise<{ dir: string; fingerprint: string }> {
+    const dir = await identity({ issuer: await caOf(out), commonName: 'server', names: 'localhost', profile: 'server' });
+    return { dir, fingerprint: new X509Certificate(await readFile(join(dir, 'tls.crt'))).fingerprint256 };
+  }
+
+  /** The next tls_reloaded line after `seen` events: the fingerprint it loaded. */
+  async function reloadedAfter(server: TestServer, seen: number): Promise<string> {
+    const logged = await server.log.waitFor((event) => event.event === 'tls_reloaded' && server.log.events.indexOf(event) >= seen);
+    return (logged['certificate'] as { fingerprint256: string }).fingerprint256;
+  }
+
+  /** Proves the watch is armed on the new folder: a change in it is picked up. */
+  async function changeIsSeen(server: TestServer, out: string, tlsDir: string): Promise<void> {
+    const next = await reissued(out);
+    const seen = server.log.events.length;
+    for (const file of ['tls.key', 'tls.crt']) await writeFile(join(tlsDir, file), await readFile(join(next.dir, file)));
+    assert.equal(await reloadedAfter(server, seen), next.fingerprint);
+  }
+
+  it('a directory moved away and a new one moved in: re-armed, logged, reloaded', async () => {
+    const out = await issue('method1');
+    const base = await temporaryDirectory();
+    const tlsDir = join(base, 'tls');
+    await cp(join(out, 'server'), tlsDir, { recursive: true });
+    const server = await startTestServer(tlsDir);
+    try {
+      const fresh = await reissued(out);
+      const seen = server.log.events.length;
+      await rename(tlsDir, join(base, 'tls.old'));
+      await rename(fresh.dir, tlsDir);
+      const rearmed = await server.log.waitFor((event) => event.event === 'tls_watch_rearmed');
+      assert.equal(rearmed['dir'], tlsDir);
+      assert.equal(rearmed['level'], 'warn');
+      assert.equal(await reloadedAfter(server, seen), fresh.fingerprint);
+      await changeIsSeen(server, out, tlsDir);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a symlinked TLS_DIR swapped with mv -T: re-armed, logged, reloaded', async () => {
+    const out = await issue('method1');
+    const base = await temporaryDirectory();
+    await cp(join(out, 'server'), join(base, 'v1'), { recursive: true });
+    await symlink('v1', join(base, 'current'));
+    const tlsDir = join(base, 'current');
+    const server = await startTestServer(tlsDir);
+    try {
+      const fresh = await reissued(out);
+      await rename(fresh.dir, join(base, 'v2'));
+      await symlink('v2', join(base, 'current.new'));
+      const seen = server.log.events.length;
+      const moved = await run('mv', ['-T', join(base, 'current.new'), tlsDir]);
+      assert.equal(moved.code, 0, moved.stderr);
+      await server.log.waitFor((event) => event.event === 'tls_watch_rearmed');
+      assert.equal(await reloadedAfter(server, seen), fresh.fingerprint);
+      await changeIsSeen(server, out, tlsDir);
+    } finally {
+      await server.close();
+    }
+  });
 });

@@ -1,7 +1,7 @@
 // The real server process: start-up refusals, hot reload, and signals.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFile, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, readFile, rm, writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import { join } from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
@@ -263,6 +263,85 @@ describe('outside a container, the health listener is off unless HEALTH_PORT is 
     const result = await run(process.execPath, [join(ROOT, 'services/server/healthcheck.ts')], { env: { ...env, TLS_DIR: join(out, 'server') } });
     assert.equal(result.code, 1);
     assert.equal(result.stderr, 'healthcheck: HEALTH_PORT is not set: the server has no health listener to probe\n');
+  });
+});
+
+describe('a FIFO planted as tls.crt', () => {
+  /** Resolves with the exit code, or null if it had to be killed after 10 s. */
+  function exitOf(child: ChildProcess): Promise<number | null> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        resolve(null);
+      }, 10_000);
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        resolve(code);
+      });
+    });
+  }
+
+  it('is refused at start-up without blocking: exit 1, one line', async () => {
+    const out = await issue('method1');
+    const dir = await variant(join(out, 'server'), 'tls.crt', '');
+    await rm(join(dir, 'tls.crt'));
+    assert.equal((await run('mkfifo', [join(dir, 'tls.crt')])).code, 0);
+    const child = spawn(process.execPath, [SERVER], { env: { ...process.env, TLS_DIR: dir, PORT: '0', HEALTH_PORT: '0', HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    assert.equal(await exitOf(child), 1);
+    assert.equal(stderr, `server: ${join(dir, 'tls.crt')}: not a regular file (a FIFO)\n`);
+  });
+
+  it('is refused on reload without blocking, and SIGTERM still ends the process (exit 0)', async () => {
+    const out = await issue('method1');
+    const dir = join(out, 'server');
+    const child = spawn(process.execPath, [SERVER], { env: { ...process.env, TLS_DIR: dir, PORT: '0', HEALTH_PORT: '0', HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = exitOf(child);
+    await nextEvent(child, 'listening');
+    const refused = nextEvent(child, 'tls_reload_refused');
+    await rm(join(dir, 'tls.crt'));
+    assert.equal((await run('mkfifo', [join(dir, 'tls.crt')])).code, 0);
+    const logged = await refused;
+    assert.equal(logged['problem'], 'not a regular file (a FIFO)');
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+  });
+});
+
+describe('a private key others may read', () => {
+  /** Every event the server logged up to and including "listening". */
+  async function startupEvents(tlsDir: string): Promise<Record<string, unknown>[]> {
+    const child = spawn(process.execPath, [SERVER], { env: { ...process.env, TLS_DIR: tlsDir, PORT: '0', HEALTH_PORT: '0', HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    try {
+      await nextEvent(child, 'listening');
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+    }
+    return output.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+  }
+
+  it('is warned about at start-up (tls.key 0640), and the server still starts', async () => {
+    const out = await issue('method1');
+    const dir = await variant(join(out, 'server'), 'tls.crt', await readFile(join(out, 'server', 'tls.crt')));
+    await chmod(join(dir, 'tls.key'), 0o640);
+    const events = await startupEvents(dir);
+    const warned = events.find((event) => event['event'] === 'tls_key_exposed');
+    assert.equal(warned?.['level'], 'warn');
+    assert.equal(warned?.['file'], join(dir, 'tls.key'));
+    assert.equal(warned?.['mode'], '0640');
+    assert.equal(warned?.['fix'], `chmod 600 ${join(dir, 'tls.key')}`);
+    assert.ok(events.some((event) => event['event'] === 'listening'));
+  });
+
+  it('is not warned about when tls.key is 0600 (as the PKI writes it)', async () => {
+    const out = await issue('method1');
+    const events = await startupEvents(join(out, 'server'));
+    assert.ok(events.some((event) => event['event'] === 'listening'));
+    assert.equal(events.find((event) => event['event'] === 'tls_key_exposed'), undefined);
   });
 });
 

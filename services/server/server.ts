@@ -1,14 +1,15 @@
 import { constants } from 'node:crypto';
-import { watch, type FSWatcher } from 'node:fs';
 import https from 'node:https';
 import tls, { type TLSSocket } from 'node:tls';
 import { summarizeCertificate } from '../shared/certificate.ts';
-import { loadTlsMaterial, TlsMaterialError, type TlsMaterial } from '../shared/tls-material.ts';
+import { TlsMaterialError, type TlsMaterial } from '../shared/tls-material.ts';
 import { createApp } from './app.ts';
 import type { ServerConfig } from './config.ts';
 import { trackConnections } from './connections.ts';
 import { handshakeFailureReason } from './handshake-failure.ts';
 import type { Log } from './log.ts';
+import { loadServerMaterial } from './material.ts';
+import { watchDirectory } from './watch.ts';
 
 export interface MtlsServer {
   server: https.Server;
@@ -77,7 +78,7 @@ export async function startServer(config: ServerConfig, material: TlsMaterial, l
   async function swapIn(): Promise<boolean> {
     let next: TlsMaterial;
     try {
-      next = await loadTlsMaterial(config.tlsDir, 'server');
+      next = await loadServerMaterial(config.tlsDir);
       if (next.certificatePem === current.certificatePem && next.keyPem === current.keyPem && next.caPem === current.caPem) return true;
       tls.createSecureContext(tlsOptions(next));
     } catch (error) {
@@ -98,13 +99,13 @@ export async function startServer(config: ServerConfig, material: TlsMaterial, l
   let reloading: Promise<boolean> = Promise.resolve(true);
   const reload = (): Promise<boolean> => (reloading = reloading.then(swapIn));
 
-  const watcher = watchDirectory(config.tlsDir, reload, log);
+  const watcher = watchDirectory(config.tlsDir, () => void reload(), log);
   try {
     await listen(server, config.port, config.host);
     if (health !== undefined) await listen(health, config.healthPort, '127.0.0.1');
   } catch (error) {
     // Half started is not started: let nothing keep the process alive or serving.
-    watcher?.close();
+    watcher.close();
     server.close();
     health?.close();
     throw error;
@@ -112,7 +113,7 @@ export async function startServer(config: ServerConfig, material: TlsMaterial, l
   const port = (server.address() as { port: number }).port;
 
   async function close(): Promise<void> {
-    watcher?.close();
+    watcher.close();
     health?.close();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
@@ -151,23 +152,4 @@ function healthServer(material: TlsMaterial, serving: () => TlsMaterial | undefi
 
 function healthTlsOptions(material: TlsMaterial): https.ServerOptions {
   return { cert: material.certificatePem, key: material.keyPem, minVersion: 'TLSv1.2' };
-}
-
-/**
- * Re-reads the directory shortly after it changes. Writers replace several
- * files in a row (and Kubernetes swaps a symlink), so changes are debounced.
- */
-function watchDirectory(dir: string, reload: () => Promise<boolean>, log: Log): FSWatcher | undefined {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    const watcher = watch(dir, () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => void reload(), 250);
-    });
-    watcher.on('error', (error) => log.warn('tls_watch_failed', { dir, error: String(error) }));
-    return watcher;
-  } catch (error) {
-    log.warn('tls_watch_failed', { dir, error: String(error), hint: 'send SIGHUP to reload' });
-    return undefined;
-  }
 }
