@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { cp, readFile, rename, symlink, writeFile } from 'node:fs/promises';
 import https from 'node:https';
+import net from 'node:net';
 import { join } from 'node:path';
 import tls, { type TLSSocket } from 'node:tls';
 import { once } from 'node:events';
@@ -444,6 +445,84 @@ describe('reloads keep working when TLS_DIR itself is replaced', () => {
       await server.log.waitFor((event) => event.event === 'tls_watch_rearmed');
       assert.equal(await reloadedAfter(server, seen), fresh.fingerprint);
       await changeIsSeen(server, out, tlsDir);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('log lines an operator can use', () => {
+  it('a reload that changes ca.crt logs the trust before and after (subjects and fingerprints)', async () => {
+    const out = await issue('method1');
+    const server = await startTestServer(join(out, 'server'));
+    try {
+      const before = new X509Certificate(await readFile(join(out, 'ca', 'ca.crt')));
+      const other = new X509Certificate((await rogueCa('otherCA')).certificatePem);
+      await writeFile(join(out, 'server', 'ca.crt'), other.toString());
+      assert.equal(await server.reload(), true);
+      const logged = await server.log.waitFor((event) => event.event === 'trust_changed');
+      assert.equal(logged['level'], 'warn');
+      assert.deepEqual(logged['before'], [{ subject: 'CN=selfCA', fingerprint256: before.fingerprint256 }]);
+      assert.deepEqual(logged['after'], [{ subject: 'CN=otherCA', fingerprint256: other.fingerprint256 }]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('the same handshake failure repeated from one source: a few lines per second, then one line with the suppressed count', async () => {
+    const out = await issue('method1');
+    const server = await startTestServer(join(out, 'server'));
+    const attempts = 40;
+    try {
+      for (let i = 0; i < attempts; i += 1) {
+        const socket = net.connect(server.port, '127.0.0.1');
+        socket.on('error', () => undefined);
+        socket.end('GET / HTTP/1.0\r\n\r\n');
+        await once(socket, 'close');
+      }
+      const summary = await server.log.waitFor((event) => event.event === 'handshake_failed_suppressed');
+      await sleep(1500); // a later window may hold a second summary
+      const logged = server.log.events.filter((event) => event.event === 'handshake_failed');
+      const suppressed = server.log.events
+        .filter((event) => event.event === 'handshake_failed_suppressed')
+        .reduce((sum, event) => sum + Number(event['suppressed']), 0);
+      assert.equal(summary['remote'], '127.0.0.1');
+      assert.equal(summary['code'], 'ERR_SSL_HTTP_REQUEST');
+      assert.equal(summary['level'], 'warn');
+      assert.equal(logged.length + suppressed, attempts, 'every failure is either logged or counted');
+      assert.ok(logged.length < attempts / 2, `${logged.length} lines logged`);
+      assert.equal(logged[0]?.['reason'], 'plain HTTP sent to the TLS port');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("a reason OpenSSL has no name for in our table: its own words, without the thread id and the build's file paths", async () => {
+    const out = await issue('method1');
+    const server = await startTestServer(join(out, 'server'));
+    try {
+      // A TLS 1.3 client that accepts only Ed25519 signatures, against our RSA certificate.
+      await run('openssl', ['s_client', '-connect', `127.0.0.1:${server.port}`, '-tls1_3', '-sigalgs', 'ed25519'], { input: '' });
+      const logged = await server.log.waitFor((event) => event.event === 'handshake_failed');
+      assert.equal(logged['code'], 'ERR_SSL_NO_SUITABLE_SIGNATURE_ALGORITHM');
+      assert.equal(logged['reason'], 'no suitable signature algorithm');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('caps the length of names and subjects in log lines', async () => {
+    const out = await issue('method1');
+    const server = await startTestServer(join(out, 'server'));
+    try {
+      const long = `spiffe://example.org/${'a'.repeat(3000)}`;
+      const dir = await craftedClient({ caDir: join(out, 'ca'), subject: `/CN=${'b'.repeat(60)}`, subjectAltName: `URI:${long}` });
+      const seen = server.log.events.length;
+      const answer = await get(server.url(), await clientOptions(dir));
+      assert.equal(answer.status, 200);
+      const logged = await requestLogged(server, seen);
+      assert.equal(logged['client'], `${long.slice(0, 256)}… (${long.length} characters)`);
+      assert.equal(logged['as'], `URI:${long}`.slice(0, 256) + `… (${long.length + 4} characters)`);
     } finally {
       await server.close();
     }

@@ -3,6 +3,7 @@ import type { TLSSocket } from 'node:tls';
 import { formatSubjectName, type SubjectName } from '../shared/names.ts';
 import type { Connections } from './connections.ts';
 import type { Log } from './log.ts';
+import { capped } from './log-fields.ts';
 import { admittedAs, peerOf, validityProblem, type Peer } from './peer.ts';
 
 interface AppOptions {
@@ -39,8 +40,8 @@ export function createApp({ allowedClients, connections, log }: AppOptions): Koa
     }
     const admitted = ctx.state.admitted as Admitted | undefined;
     log.info('request', {
-      client: admitted?.as.value ?? ctx.state.client ?? null,
-      ...(admitted === undefined ? {} : { as: formatSubjectName(admitted.as) }),
+      client: nameOrNull(admitted?.as.value ?? ctx.state.client),
+      ...(admitted === undefined ? {} : { as: capped(formatSubjectName(admitted.as)) }),
       method: ctx.method,
       path: ctx.path,
       status: ctx.status,
@@ -129,3 +130,5 @@ const ROUTES: Record<string, (admitted: Admitted, ctx: Koa.Context) => void> = {
     ctx.body = { name: as.value, as: formatSubjectName(as), names: peer.names.map(formatSubjectName), ...peer.describe() };
   },
 };
+
+const nameOrNull = (name: string | undefined): string | null => (name === undefined ? null : capped(name));

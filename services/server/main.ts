@@ -1,8 +1,8 @@
-import { summarizeCertificate } from '../shared/certificate.ts';
 import { ConfigError } from '../shared/config-error.ts';
 import { TlsMaterialError } from '../shared/tls-material.ts';
 import { readServerConfig } from './config.ts';
 import { jsonLog } from './log.ts';
+import { loggedCertificate, loggedTrust } from './log-fields.ts';
 import { exposedKeyMode, loadServerMaterial } from './material.ts';
 import { startServer } from './server.ts';
 
@@ -20,8 +20,8 @@ try {
     tlsDir: config.tlsDir,
     health: config.healthPort === 0 ? null : `https://127.0.0.1:${config.healthPort}/healthz`,
     allowedClients: config.allowedClients ?? 'any client certificate from the trusted CA',
-    certificate: summarizeCertificate(material.certificate),
-    trusts: material.ca.map((ca) => ca.subject.trim()),
+    certificate: loggedCertificate(material.certificate),
+    trusts: loggedTrust(material.ca),
   });
 
   // PID 1 in a container gets no default signal handling: stop cleanly ourselves.

@@ -1,13 +1,14 @@
 import { constants } from 'node:crypto';
 import https from 'node:https';
 import tls, { type TLSSocket } from 'node:tls';
-import { summarizeCertificate } from '../shared/certificate.ts';
 import { TlsMaterialError, type TlsMaterial } from '../shared/tls-material.ts';
 import { createApp } from './app.ts';
 import type { ServerConfig } from './config.ts';
 import { trackConnections } from './connections.ts';
 import { handshakeFailureReason } from './handshake-failure.ts';
 import type { Log } from './log.ts';
+import { loggedCertificate, loggedTrust } from './log-fields.ts';
+import { rateLimit } from './rate-limit.ts';
 import { loadServerMaterial } from './material.ts';
 import { watchDirectory } from './watch.ts';
 
@@ -40,6 +41,7 @@ const CIPHERS = [
 // Resumed sessions skip certificate verification (the server re-checks the
 // certificate's dates on every request); tickets live 5 minutes, not Node's 2 hours.
 const SESSION_TIMEOUT_S = 300;
+const FAILURES_LOGGED_PER_SECOND = 5;
 
 /** The TLS settings that make this mutual: ask for a client certificate and refuse the handshake without a valid one. */
 function tlsOptions(material: TlsMaterial): https.ServerOptions {
@@ -66,8 +68,17 @@ export async function startServer(config: ServerConfig, material: TlsMaterial, l
 
   // The certificate a refused client presented is gone (Node frees it with the socket): the
   // reason and the address are what can be logged.
+  // A client retrying in a loop (or a scanner) would fill the log: the same failure from one
+  // source is logged a few times each second, then counted in one line.
+  const failures = rateLimit<{ remote: string; code: string }>(FAILURES_LOGGED_PER_SECOND, 1000, { remote: '(many)', code: '(any)' }, (kind, suppressed) =>
+    log.warn('handshake_failed_suppressed', { ...kind, suppressed, inMs: 1000 }),
+  );
   server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: TLSSocket) => {
-    log.warn('handshake_failed', { ...handshakeFailureReason(error, socket), ...connections.addressOf(socket) });
+    const address = connections.addressOf(socket);
+    const failure = handshakeFailureReason(error, socket);
+    const remote = address.remote ?? 'unknown';
+    if (!failures.allow(`${remote} ${failure.code}`, { remote, code: failure.code })) return;
+    log.warn('handshake_failed', { ...failure, ...address });
   });
 
   /**
@@ -89,8 +100,10 @@ export async function startServer(config: ServerConfig, material: TlsMaterial, l
     server.setSecureContext(tlsOptions(next));
     health?.setSecureContext(healthTlsOptions(next));
     const trustChanged = next.caPem !== current.caPem;
+    // A new ca.crt decides which clients get in at all: say what it was and what it is.
+    if (trustChanged) log.warn('trust_changed', { before: loggedTrust(current.ca), after: loggedTrust(next.ca) });
     current = next;
-    log.info('tls_reloaded', { certificate: summarizeCertificate(next.certificate) });
+    log.info('tls_reloaded', { certificate: loggedCertificate(next.certificate) });
     if (trustChanged) log.info('connections_closed', { reason: 'trust changed', ...connections.trustChanged() });
     return true;
   }
@@ -114,6 +127,7 @@ export async function startServer(config: ServerConfig, material: TlsMaterial, l
 
   async function close(): Promise<void> {
     watcher.close();
+    failures.stop();
     health?.close();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
