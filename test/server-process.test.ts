@@ -372,8 +372,9 @@ function get(url: string, options: https.RequestOptions): Promise<string> {
 }
 
 /**
- * New connections with full handshakes: a resumed TLS session carries no
- * certificate, so it could not show which one the server now presents.
+ * New connections with full handshakes: a resumed TLS session brings back the
+ * certificates of the session it resumes (from the ticket), so it could not
+ * show which one the server presents now.
  */
 function freshConnections(): https.Agent {
   return new https.Agent({ keepAlive: false, maxCachedSessions: 0 });
