@@ -10,6 +10,7 @@ import tls, { type TLSSocket } from 'node:tls';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { namesFromSubjectAltName } from '../services/shared/names.ts';
+import { trackConnections } from '../services/server/connections.ts';
 import { craftedClient } from './helpers/crafted.ts';
 import { run, temporaryDirectory } from './helpers/processes.ts';
 import { caOf, identity, issue, rogueCa } from './helpers/material.ts';
@@ -525,6 +526,52 @@ describe('log lines an operator can use', () => {
       assert.equal(logged['as'], `URI:${long}`.slice(0, 256) + `… (${long.length + 4} characters)`);
     } finally {
       await server.close();
+    }
+  });
+});
+
+describe('connection tracking at a trust change (trackConnections, with a request held in flight)', () => {
+  it('leaves a busy connection open until its response, which then closes it; an idle one closes at once', async () => {
+    const out = await issue('method1');
+    const read = (file: string) => readFile(join(out, 'server', file));
+    const server = https.createServer({ cert: await read('tls.crt'), key: await read('tls.key') });
+    const connections = trackConnections(server, 60_000);
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let arrived: () => void = () => undefined;
+    const holding = new Promise<void>((resolve) => (arrived = resolve));
+    // What the app does around each request, with the response held until the test releases it.
+    server.on('request', (request, response) => {
+      const socket = request.socket as TLSSocket;
+      const { refused, done } = connections.begin(socket);
+      response.once('close', done);
+      if (refused !== undefined) return void response.writeHead(401, { connection: 'close' }).end(refused);
+      const answer = () => response.writeHead(200, connections.mustClose(socket) ? { connection: 'close' } : {}).end('ok');
+      if (request.url !== '/hold') return answer();
+      arrived();
+      void held.then(answer);
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const url = (path: string) => `https://localhost:${(server.address() as net.AddressInfo).port}${path}`;
+    const busyAgent = new https.Agent({ keepAlive: true, maxSockets: 1 });
+    const idleAgent = new https.Agent({ keepAlive: true, maxSockets: 1 });
+    const options = { ca: await readFile(join(out, 'ca', 'ca.crt')) };
+    try {
+      const idle = await getOn(url('/'), { ...options, agent: idleAgent });
+      const busy = getOn(url('/hold'), { ...options, agent: busyAgent });
+      await holding;
+      assert.deepEqual(connections.trustChanged(), { idle: 1, busy: 1 });
+      await closed(idle.socket);
+      release();
+      const answer = await busy;
+      assert.equal(answer.status, 200, 'the request in flight is answered');
+      assert.equal(answer.headers['connection'], 'close');
+      await closed(answer.socket);
+    } finally {
+      busyAgent.destroy();
+      idleAgent.destroy();
+      server.close();
     }
   });
 });
