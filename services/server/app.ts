@@ -41,13 +41,14 @@ export function createApp({ allowedClients, connections, log }: AppOptions): Koa
     const admitted = ctx.state.admitted as Admitted | undefined;
     log.info('request', {
       client: nameOrNull(admitted?.as.value ?? ctx.state.client),
-      ...(admitted === undefined ? {} : { as: capped(formatSubjectName(admitted.as)) }),
       method: ctx.method,
       path: ctx.path,
       status: ctx.status,
       ms: Math.round((performance.now() - started) * 100) / 100,
       remote: ctx.socket.remoteAddress,
       remotePort: ctx.socket.remotePort,
+      // After the fields above, whose order the demo's log readers rely on.
+      ...(admitted === undefined ? {} : { as: capped(formatSubjectName(admitted.as)) }),
       ...(ctx.state.reason === undefined ? {} : { reason: ctx.state.reason }),
     });
   });

@@ -1,4 +1,5 @@
 import { ConfigError } from '../shared/config-error.ts';
+import { formatSubjectName } from '../shared/names.ts';
 import { TlsMaterialError } from '../shared/tls-material.ts';
 import { readServerConfig } from './config.ts';
 import { jsonLog } from './log.ts';
@@ -19,7 +20,7 @@ try {
     url: `https://${config.host.includes(':') ? `[${config.host}]` : config.host}:${server.port}/`,
     tlsDir: config.tlsDir,
     health: config.healthPort === 0 ? null : `https://127.0.0.1:${config.healthPort}/healthz`,
-    allowedClients: config.allowedClients ?? 'any client certificate from the trusted CA',
+    allowedClients: config.allowedClients?.map(formatSubjectName) ?? 'any client certificate from the trusted CA (with a DNS or URI SAN)',
     certificate: loggedCertificate(material.certificate),
     trusts: loggedTrust(material.ca),
   });
