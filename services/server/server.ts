@@ -66,13 +66,13 @@ export async function startServer(config: ServerConfig, material: TlsMaterial, l
   let current = material;
   const health = config.healthPort === 0 ? undefined : healthServer(material, () => (server.listening ? current : undefined));
 
-  // The certificate a refused client presented is gone (Node frees it with the socket): the
-  // reason and the address are what can be logged.
   // A client retrying in a loop (or a scanner) would fill the log: the same failure from one
   // source is logged a few times each second, then counted in one line.
   const failures = rateLimit<{ remote: string; code: string }>(FAILURES_LOGGED_PER_SECOND, 1000, { remote: '(many)', code: '(any)' }, (kind, suppressed) =>
     log.warn('handshake_failed_suppressed', { ...kind, suppressed, inMs: 1000 }),
   );
+  // The certificate a refused client presented is gone (Node frees it with the socket): the
+  // reason and the address are what can be logged.
   server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: TLSSocket) => {
     const address = connections.addressOf(socket);
     const failure = handshakeFailureReason(error, socket);
