@@ -76,7 +76,8 @@ USER 1000:1000
 # only once every module was imported; a broken import would exit 1.
 RUN { TLS_DIR= node services/server/main.ts >/dev/null 2>&1; [ $? -eq 2 ]; } \
  && { TLS_DIR= node services/server/healthcheck.ts 2>&1 | grep -q 'TLS_DIR is required'; }
-ENV TLS_DIR=/tls
+# The health listener is on in the image only (a server's default is off).
+ENV TLS_DIR=/tls HEALTH_PORT=9444
 EXPOSE 9443
 # Proves the mTLS listener is up: the loopback health port answers 200 only
 # while it listens, over TLS, with our own certificate. (No start interval:

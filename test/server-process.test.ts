@@ -1,7 +1,7 @@
 // The real server process: start-up refusals, hot reload, and signals.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFile, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, readFile, rm, writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import { join } from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
@@ -74,6 +74,7 @@ describe('the server refuses to start, naming the file and the problem', async (
     { env: { TLS_DIR: server, PORT: '70000' }, message: 'server: PORT must be a whole number from 0 to 65535, not "70000"' },
     { env: { TLS_DIR: server, PORT: 'http' }, message: 'server: PORT must be a whole number from 0 to 65535, not "http"' },
     { env: { TLS_DIR: server, ALLOWED_CLIENTS: 'client,,bob' }, message: 'server: ALLOWED_CLIENTS must be a comma-separated list of names, not "client,,bob"' },
+    { env: { TLS_DIR: server, ALLOWED_CLIENTS: 'client,10.0.0.1' }, message: 'server: ALLOWED_CLIENTS: "10.0.0.1" is neither a DNS name nor a URI with a scheme' },
   ];
   for (const { env, message } of configCases) {
     it(`refuses ${JSON.stringify(env)}: exit 2`, async () => {
@@ -215,6 +216,135 @@ describe('the server answers a health probe on its loopback port', () => {
   });
 });
 
+describe('the health probe checks what is served, not what is on disk', () => {
+  it('stays healthy after a refused reload (a broken tls.crt on disk, the old certificate still served)', async () => {
+    const out = await issue('method1');
+    const healthPort = String(20_000 + Math.floor(Math.random() * 20_000));
+    const env = { ...process.env, TLS_DIR: join(out, 'server'), PORT: '0', HEALTH_PORT: healthPort, HOST: '127.0.0.1' };
+    const child = spawn(process.execPath, [SERVER], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const probe = () => run(process.execPath, [join(ROOT, 'services/server/healthcheck.ts')], { env });
+    try {
+      await nextEvent(child, 'listening');
+      assert.equal((await probe()).code, 0);
+      const refused = nextEvent(child, 'tls_reload_refused');
+      await writeFile(join(out, 'server', 'tls.crt'), 'half-written\n');
+      assert.match(String((await refused)['problem']), /not PEM/);
+      const after = await probe();
+      assert.equal(after.code, 0, after.stderr);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+    }
+  });
+});
+
+describe('outside a container, the health listener is off unless HEALTH_PORT is set', () => {
+  it('two servers on two ports both start (no second listener fights over a default health port)', async () => {
+    const out = await issue('method1');
+    const { HEALTH_PORT: _unset, ...env } = process.env;
+    const start = () => spawn(process.execPath, [SERVER], { env: { ...env, TLS_DIR: join(out, 'server'), PORT: '0', HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const first = start();
+    const second = start();
+    try {
+      const [one, two] = await Promise.all([nextEvent(first, 'listening'), nextEvent(second, 'listening')]);
+      assert.notEqual(one['url'], two['url']);
+      assert.equal(one['health'], null);
+    } finally {
+      for (const child of [first, second]) {
+        child.kill('SIGTERM');
+        if (child.exitCode === null) await new Promise((resolve) => child.once('exit', resolve));
+      }
+    }
+  });
+
+  it('the probe says so when HEALTH_PORT is unset: exit 1, one line', async () => {
+    const out = await issue('method1');
+    const { HEALTH_PORT: _unset, ...env } = process.env;
+    const result = await run(process.execPath, [join(ROOT, 'services/server/healthcheck.ts')], { env: { ...env, TLS_DIR: join(out, 'server') } });
+    assert.equal(result.code, 1);
+    assert.equal(result.stderr, 'healthcheck: HEALTH_PORT is not set: the server has no health listener to probe\n');
+  });
+});
+
+describe('a FIFO planted as tls.crt', () => {
+  /** Resolves with the exit code, or null if it had to be killed after 10 s. */
+  function exitOf(child: ChildProcess): Promise<number | null> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        resolve(null);
+      }, 10_000);
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        resolve(code);
+      });
+    });
+  }
+
+  it('is refused at start-up without blocking: exit 1, one line', async () => {
+    const out = await issue('method1');
+    const dir = await variant(join(out, 'server'), 'tls.crt', '');
+    await rm(join(dir, 'tls.crt'));
+    assert.equal((await run('mkfifo', [join(dir, 'tls.crt')])).code, 0);
+    const child = spawn(process.execPath, [SERVER], { env: { ...process.env, TLS_DIR: dir, PORT: '0', HEALTH_PORT: '0', HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    assert.equal(await exitOf(child), 1);
+    assert.equal(stderr, `server: ${join(dir, 'tls.crt')}: not a regular file (a FIFO)\n`);
+  });
+
+  it('is refused on reload without blocking, and SIGTERM still ends the process (exit 0)', async () => {
+    const out = await issue('method1');
+    const dir = join(out, 'server');
+    const child = spawn(process.execPath, [SERVER], { env: { ...process.env, TLS_DIR: dir, PORT: '0', HEALTH_PORT: '0', HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = exitOf(child);
+    await nextEvent(child, 'listening');
+    const refused = nextEvent(child, 'tls_reload_refused');
+    await rm(join(dir, 'tls.crt'));
+    assert.equal((await run('mkfifo', [join(dir, 'tls.crt')])).code, 0);
+    const logged = await refused;
+    assert.equal(logged['problem'], 'not a regular file (a FIFO)');
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+  });
+});
+
+describe('a private key others may read', () => {
+  /** Every event the server logged up to and including "listening". */
+  async function startupEvents(tlsDir: string): Promise<Record<string, unknown>[]> {
+    const child = spawn(process.execPath, [SERVER], { env: { ...process.env, TLS_DIR: tlsDir, PORT: '0', HEALTH_PORT: '0', HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    try {
+      await nextEvent(child, 'listening');
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+    }
+    return output.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+  }
+
+  it('is warned about at start-up (tls.key 0640), and the server still starts', async () => {
+    const out = await issue('method1');
+    const dir = await variant(join(out, 'server'), 'tls.crt', await readFile(join(out, 'server', 'tls.crt')));
+    await chmod(join(dir, 'tls.key'), 0o640);
+    const events = await startupEvents(dir);
+    const warned = events.find((event) => event['event'] === 'tls_key_exposed');
+    assert.equal(warned?.['level'], 'warn');
+    assert.equal(warned?.['file'], join(dir, 'tls.key'));
+    assert.equal(warned?.['mode'], '0640');
+    assert.equal(warned?.['fix'], `chmod 600 ${join(dir, 'tls.key')}`);
+    assert.ok(events.some((event) => event['event'] === 'listening'));
+  });
+
+  it('is not warned about when tls.key is 0600 (as the PKI writes it)', async () => {
+    const out = await issue('method1');
+    const events = await startupEvents(join(out, 'server'));
+    assert.ok(events.some((event) => event['event'] === 'listening'));
+    assert.equal(events.find((event) => event['event'] === 'tls_key_exposed'), undefined);
+  });
+});
+
 async function nextEvent(child: ChildProcess, name: string): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
     let buffered = '';
@@ -242,8 +372,9 @@ function get(url: string, options: https.RequestOptions): Promise<string> {
 }
 
 /**
- * New connections with full handshakes: a resumed TLS session carries no
- * certificate, so it could not show which one the server now presents.
+ * New connections with full handshakes: a resumed TLS session brings back the
+ * certificates of the session it resumes (from the ticket), so it could not
+ * show which one the server presents now.
  */
 function freshConnections(): https.Agent {
   return new https.Agent({ keepAlive: false, maxCachedSessions: 0 });

@@ -1,21 +1,31 @@
 import Koa from 'koa';
 import type { TLSSocket } from 'node:tls';
+import { formatSubjectName, type SubjectName } from '../shared/names.ts';
+import type { Connections } from './connections.ts';
 import type { Log } from './log.ts';
-import { peerOf, type Peer } from './peer.ts';
+import { capped } from './log-fields.ts';
+import { admittedAs, peerOf, validityProblem, type Peer } from './peer.ts';
 
 interface AppOptions {
-  allowedClients: string[] | undefined;
+  allowedClients: SubjectName[] | undefined;
+  connections: Connections;
   log: Log;
 }
 
-type State = { peer: Peer; reason?: string };
+/** A client let in: its certificate, and the SAN it was let in as. */
+interface Admitted {
+  peer: Peer;
+  as: SubjectName;
+}
+
+type State = { admitted: Admitted; client?: string; reason?: string };
 
 /**
  * Authentication happened in the TLS handshake: a request only gets here over
  * a connection whose client certificate the CA vouched for. This app does the
  * rest: log, authorize by name, answer.
  */
-export function createApp({ allowedClients, log }: AppOptions): Koa<State> {
+export function createApp({ allowedClients, connections, log }: AppOptions): Koa<State> {
   const app = new Koa<State>();
   app.silent = true; // errors are logged below, as JSON, not printed by koa
 
@@ -28,16 +38,35 @@ export function createApp({ allowedClients, log }: AppOptions): Koa<State> {
       ctx.body = 'internal error\n';
       log.error('request_error', { error: String(error) });
     }
+    const admitted = ctx.state.admitted as Admitted | undefined;
     log.info('request', {
-      client: ctx.state.peer?.name ?? null,
+      client: nameOrNull(admitted?.as.value ?? ctx.state.client),
       method: ctx.method,
       path: ctx.path,
       status: ctx.status,
       ms: Math.round((performance.now() - started) * 100) / 100,
       remote: ctx.socket.remoteAddress,
       remotePort: ctx.socket.remotePort,
+      // After the fields above, whose order the demo's log readers rely on.
+      ...(admitted === undefined ? {} : { as: capped(formatSubjectName(admitted.as)) }),
       ...(ctx.state.reason === undefined ? {} : { reason: ctx.state.reason }),
     });
+  });
+
+  // A connection verified under a ca.crt no longer in force is not served, and
+  // one past its maximum age, or whose trust changed meanwhile, ends after this response.
+  app.use(async (ctx, next) => {
+    const socket = ctx.socket as TLSSocket;
+    const { refused, done } = connections.begin(socket);
+    ctx.res.once('close', done);
+    if (refused !== undefined) {
+      ctx.state.reason = refused;
+      ctx.status = 401;
+      ctx.body = 'the server trusts another CA since this connection was verified: reconnect\n';
+    } else {
+      await next();
+    }
+    if (refused !== undefined || connections.mustClose(socket)) ctx.set('Connection', 'close');
   });
 
   app.use(async (ctx, next) => {
@@ -48,13 +77,30 @@ export function createApp({ allowedClients, log }: AppOptions): Koa<State> {
       ctx.body = 'client certificate required\n';
       return;
     }
-    ctx.state.peer = peer;
-    if (allowedClients !== undefined && !peer.names.some((name) => allowedClients.includes(name))) {
-      ctx.state.reason = `not in ALLOWED_CLIENTS`;
-      ctx.status = 403;
-      ctx.body = `forbidden: ${peer.name} is authenticated but not allowed here\n`;
+    const invalid = validityProblem(peer, Date.now());
+    if (invalid !== undefined) {
+      ctx.state.reason = invalid.reason;
+      ctx.status = 401;
+      ctx.body = `${invalid.message}\n`;
+      ctx.set('Connection', 'close');
       return;
     }
+    // The CN is not an identity once SANs exist, and ours always carry SANs: only they are matched.
+    const as = admittedAs(peer, allowedClients);
+    if (as === undefined) {
+      const [first] = peer.names;
+      ctx.status = 403;
+      if (first === undefined) {
+        ctx.state.reason = 'no DNS or URI name in the certificate';
+        ctx.body = 'forbidden: the certificate names no DNS or URI identity\n';
+      } else {
+        ctx.state.client = first.value;
+        ctx.state.reason = 'not in ALLOWED_CLIENTS';
+        ctx.body = `forbidden: ${first.value} is authenticated but not allowed here\n`;
+      }
+      return;
+    }
+    ctx.state.admitted = { peer, as };
     await next();
   });
 
@@ -68,20 +114,22 @@ export function createApp({ allowedClients, log }: AppOptions): Koa<State> {
       ctx.set('Allow', 'GET, HEAD');
       ctx.body = 'method not allowed\n';
     } else {
-      route(ctx.state.peer, ctx);
+      route(ctx.state.admitted, ctx);
     }
   });
 
   return app;
 }
 
-const ROUTES: Record<string, (peer: Peer, ctx: Koa.Context) => void> = {
-  '/': (peer, ctx) => {
+const ROUTES: Record<string, (admitted: Admitted, ctx: Koa.Context) => void> = {
+  '/': ({ as }, ctx) => {
     // Set directly: letting koa infer the type costs a MIME lookup per request.
     ctx.set('Content-Type', 'text/plain; charset=utf-8');
-    ctx.body = `Hello ${peer.name}, from server (mTLS verified)\n`;
+    ctx.body = `Hello ${as.value}, from server (mTLS verified)\n`;
   },
-  '/whoami': (peer, ctx) => {
-    ctx.body = { name: peer.name, names: peer.names, ...peer.describe() };
+  '/whoami': ({ peer, as }, ctx) => {
+    ctx.body = { name: as.value, as: formatSubjectName(as), names: peer.names.map(formatSubjectName), ...peer.describe() };
   },
 };
+
+const nameOrNull = (name: string | undefined): string | null => (name === undefined ? null : capped(name));

@@ -1,15 +1,18 @@
 import { isIP } from 'node:net';
 import { ConfigError, integerSetting, requiredSetting } from '../shared/config-error.ts';
+import { parseWorkloadName, type SubjectName } from '../shared/names.ts';
 
 /** The server's settings, read and checked once at start-up. */
 export interface ServerConfig {
   tlsDir: string;
   port: number;
   host: string;
-  /** Names a client certificate must carry (SAN DNS/URI or CN); undefined lets any trusted client in. */
-  allowedClients: string[] | undefined;
-  /** Loopback-only TLS port for the container health check (no client certificate); 0 disables it. */
+  /** SANs a client certificate must carry one of (DNS names, or URIs); undefined lets any trusted client with a DNS/URI SAN in. */
+  allowedClients: SubjectName[] | undefined;
+  /** Loopback-only TLS port for the container health check (no client certificate); 0 (the default, set in the image) disables it. */
   healthPort: number;
+  /** After this long, a kept-alive connection is closed after its next response (the client handshakes again). */
+  maxConnectionAgeMs: number;
   /** How long in-flight requests get to finish on SIGTERM/SIGINT. */
   shutdownGraceMs: number;
 }
@@ -20,7 +23,9 @@ export function readServerConfig(env: NodeJS.ProcessEnv): ServerConfig {
     port: integerSetting(env, 'PORT', 9443, 0, 65535),
     host: readHost(env['HOST']),
     allowedClients: readAllowedClients(env['ALLOWED_CLIENTS']),
-    healthPort: integerSetting(env, 'HEALTH_PORT', 9444, 0, 65535),
+    // Off unless asked for: a second server on this machine must not collide on a default port.
+    healthPort: integerSetting(env, 'HEALTH_PORT', 0, 0, 65535),
+    maxConnectionAgeMs: integerSetting(env, 'MAX_CONNECTION_AGE_MS', 15 * 60_000, 1000, 86_400_000),
     shutdownGraceMs: integerSetting(env, 'SHUTDOWN_GRACE_MS', 3000, 0, 60_000),
   };
 }
@@ -31,11 +36,15 @@ function readHost(raw: string | undefined): string {
   return raw;
 }
 
-function readAllowedClients(raw: string | undefined): string[] | undefined {
+export function readAllowedClients(raw: string | undefined): SubjectName[] | undefined {
   if (raw === undefined || raw.trim() === '') return undefined;
   const names = raw.split(',').map((name) => name.trim());
   if (names.some((name) => name === '' || /\s/.test(name))) {
     throw new ConfigError(`ALLOWED_CLIENTS must be a comma-separated list of names, not "${raw}"`);
   }
-  return names;
+  try {
+    return names.map(parseWorkloadName);
+  } catch (error) {
+    throw new ConfigError(`ALLOWED_CLIENTS: ${(error as Error).message}`);
+  }
 }

@@ -1,4 +1,5 @@
 import type { TLSSocket } from 'node:tls';
+import { capped } from './log-fields.ts';
 
 /**
  * Why a client's handshake failed, in words. OpenSSL's verdict on the client
@@ -12,7 +13,20 @@ export function handshakeFailureReason(error: NodeJS.ErrnoException, socket: TLS
     return { reason: VERIFY_REASONS[verdictCode] ?? `certificate rejected (${verdictCode})`, code: verdictCode };
   }
   const code = error.code ?? 'UNKNOWN';
-  return { reason: ERROR_REASONS[code] ?? (error.message.split('\n')[0] || code), code };
+  return { reason: ERROR_REASONS[code] ?? openSslReason(error) ?? code, code };
+}
+
+/**
+ * OpenSSL's own words for an error we have no entry for. Its raw string
+ * ("40BD8C41CB7F0000:error:0A000076:SSL routines:tls_choose_sigalg:no suitable
+ * signature algorithm:../deps/openssl/…/t1_lib.c:4607:") carries a thread id and
+ * build paths: only the reason part is kept.
+ */
+function openSslReason(error: NodeJS.ErrnoException & { reason?: unknown }): string | undefined {
+  if (typeof error.reason === 'string' && error.reason !== '') return capped(error.reason);
+  const raw = error.message.split('\n')[0] ?? '';
+  const reason = /:error:[0-9A-F]+:[^:]*:[^:]*:([^:]+)/.exec(raw)?.[1] ?? raw;
+  return reason === '' ? undefined : capped(reason);
 }
 
 const UNKNOWN_CA = 'unknown CA';

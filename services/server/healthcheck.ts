@@ -1,16 +1,23 @@
 // The container health check: exit 0 when the server answers on its loopback
-// health port over TLS with exactly the certificate in TLS_DIR/tls.crt.
-import { X509Certificate } from 'node:crypto';
+// health port over TLS, presenting exactly the certificate its mTLS listener
+// serves (which the server reports: after a refused reload, that is the old
+// certificate, still valid, while tls.crt on disk is not).
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import { join } from 'node:path';
+import type { TLSSocket } from 'node:tls';
 import { ConfigError, integerSetting, requiredSetting } from '../shared/config-error.ts';
-import { CA_FILE, CERTIFICATE_FILE } from '../shared/tls-material.ts';
+import { CA_FILE } from '../shared/tls-material.ts';
+
+function fail(message: string): void {
+  console.error(`healthcheck: ${message}`);
+  process.exitCode = 1;
+}
 
 try {
   const tlsDir = requiredSetting(process.env, 'TLS_DIR', 'out/method1/server');
-  const port = integerSetting(process.env, 'HEALTH_PORT', 9444, 1, 65535);
-  const expected = new X509Certificate(readFileSync(join(tlsDir, CERTIFICATE_FILE))).fingerprint256;
+  const port = integerSetting(process.env, 'HEALTH_PORT', 0, 0, 65535);
+  if (port === 0) throw new ConfigError('HEALTH_PORT is not set: the server has no health listener to probe');
   const request = https.get(
     {
       host: '127.0.0.1',
@@ -18,22 +25,29 @@ try {
       path: '/healthz',
       ca: readFileSync(join(tlsDir, CA_FILE)),
       timeout: 2000,
-      // Loopback: the identity that matters is "our own certificate", whatever names it carries.
-      checkServerIdentity: (_host, cert) =>
-        cert.fingerprint256 === expected ? undefined : new Error(`serving ${cert.fingerprint256}, expected ${expected}`),
+      // Loopback: the identity that matters is "the certificate the server serves", compared below.
+      checkServerIdentity: () => undefined,
     },
     (response) => {
-      response.resume();
-      process.exitCode = response.statusCode === 200 ? 0 : 1;
-      if (response.statusCode !== 200) console.error(`healthcheck: HTTP ${response.statusCode}`);
+      const presented = (response.socket as TLSSocket).getPeerX509Certificate()?.fingerprint256;
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => {
+        if (response.statusCode !== 200) return fail(`HTTP ${response.statusCode}`);
+        let serving: string | undefined;
+        try {
+          serving = (JSON.parse(body) as { serving?: string }).serving;
+        } catch {
+          return fail('the health listener did not answer JSON');
+        }
+        if (serving !== presented) return fail(`the health listener presents ${presented}, the server serves ${serving}`);
+        process.exitCode = 0;
+      });
     },
   );
   request.on('timeout', () => request.destroy(new Error('timed out')));
-  request.on('error', (error) => {
-    console.error(`healthcheck: ${error.message}`);
-    process.exitCode = 1;
-  });
+  request.on('error', (error) => fail(error.message));
 } catch (error) {
-  console.error(`healthcheck: ${error instanceof ConfigError ? error.message : String(error)}`);
-  process.exitCode = 1;
+  fail(error instanceof ConfigError ? error.message : String(error));
 }

@@ -1,22 +1,28 @@
-import { summarizeCertificate } from '../shared/certificate.ts';
 import { ConfigError } from '../shared/config-error.ts';
-import { loadTlsMaterial, TlsMaterialError } from '../shared/tls-material.ts';
+import { formatSubjectName } from '../shared/names.ts';
+import { TlsMaterialError } from '../shared/tls-material.ts';
 import { readServerConfig } from './config.ts';
 import { jsonLog } from './log.ts';
+import { loggedCertificate, loggedTrust } from './log-fields.ts';
+import { exposedKeyMode, loadServerMaterial } from './material.ts';
 import { startServer } from './server.ts';
 
 const log = jsonLog();
+const FORCED_STOP_MARGIN_MS = 2000;
 
 try {
   const config = readServerConfig(process.env);
-  const material = await loadTlsMaterial(config.tlsDir, 'server');
+  const material = await loadServerMaterial(config.tlsDir);
+  const exposed = await exposedKeyMode(config.tlsDir);
+  if (exposed !== undefined) log.warn('tls_key_exposed', { ...exposed, problem: 'group or others may read the private key', fix: `chmod 600 ${exposed.file}` });
   const server = await startServer(config, material, log);
   log.info('listening', {
     url: `https://${config.host.includes(':') ? `[${config.host}]` : config.host}:${server.port}/`,
     tlsDir: config.tlsDir,
-    allowedClients: config.allowedClients ?? 'any client certificate from the trusted CA',
-    certificate: summarizeCertificate(material.certificate),
-    trusts: material.ca.map((ca) => ca.subject.trim()),
+    health: config.healthPort === 0 ? null : `https://127.0.0.1:${config.healthPort}/healthz`,
+    allowedClients: config.allowedClients?.map(formatSubjectName) ?? 'any client certificate from the trusted CA (with a DNS or URI SAN)',
+    certificate: loggedCertificate(material.certificate),
+    trusts: loggedTrust(material.ca),
   });
 
   // PID 1 in a container gets no default signal handling: stop cleanly ourselves.
@@ -25,6 +31,12 @@ try {
     if (stopping) return;
     stopping = true;
     log.info('shutting_down', { signal });
+    // Whatever still holds the process (a stuck close, a blocked read) does not outlive the grace period.
+    setTimeout(() => {
+      log.error('stop_forced', { afterMs: config.shutdownGraceMs + FORCED_STOP_MARGIN_MS });
+      log.flush();
+      process.exit(1);
+    }, config.shutdownGraceMs + FORCED_STOP_MARGIN_MS).unref();
     void server.close().then(() => {
       log.info('stopped');
       log.flush();

@@ -1,13 +1,15 @@
 import type { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
-import { commonName, summarizeCertificate, type CertificateSummary } from '../shared/certificate.ts';
+import { summarizeCertificate, type CertificateSummary } from '../shared/certificate.ts';
+import { isWorkloadName, namesFromSubjectAltName, type SubjectName } from '../shared/names.ts';
 
 /** Who is on the other end of a verified connection, as their certificate says. */
 export interface Peer {
-  /** The name to greet and log: the CN, else the first SAN. */
-  name: string;
-  /** Every name authorization may match: SAN DNS and URI entries, and the CN. */
-  names: string[];
+  /** The names a client can be known by: its DNS and URI SANs, in certificate order. The CN is never one. */
+  names: SubjectName[];
+  /** The certificate's validity, in ms since the epoch: kept, because a resumed session or a long connection outlives it. */
+  validFrom: number;
+  validTo: number;
   /** The full description, for /whoami (built on first use). */
   describe(): CertificateSummary & { protocol: string | null; cipher: string };
 }
@@ -21,10 +23,10 @@ export function peerOf(socket: TLSSocket): Peer | undefined {
   if (known !== undefined) return known;
   const cert = socket.getPeerX509Certificate();
   if (cert === undefined) return undefined;
-  const names = identityNames(cert);
   const peer: Peer = {
-    name: names[0] ?? '(unnamed)',
-    names,
+    names: namesFromSubjectAltName(cert.subjectAltName).filter((name) => name.type !== 'ip'),
+    validFrom: cert.validFromDate.getTime(),
+    validTo: cert.validToDate.getTime(),
     // Parsed again when asked (rarely), rather than held for the life of every connection;
     // a verified connection keeps its peer certificate until it closes.
     describe: () => ({
@@ -37,13 +39,23 @@ export function peerOf(socket: TLSSocket): Peer | undefined {
   return peer;
 }
 
-function identityNames(cert: X509Certificate): string[] {
-  const names: string[] = [];
-  const cn = commonName(cert.subject);
-  if (cn !== undefined) names.push(cn);
-  for (const entry of cert.subjectAltName?.split(', ') ?? []) {
-    const match = /^(DNS|URI):(.+)$/.exec(entry);
-    if (match?.[2] !== undefined && !names.includes(match[2])) names.push(match[2]);
-  }
-  return names;
+/**
+ * The name under which a peer is let in: its first SAN that ALLOWED_CLIENTS
+ * lists (by type: URI exactly, DNS without case), or with no list its first
+ * DNS/URI SAN. Undefined means it is not let in.
+ */
+export function admittedAs(peer: Peer, allowed: readonly SubjectName[] | undefined): SubjectName | undefined {
+  if (allowed === undefined) return peer.names[0];
+  return peer.names.find((name) => allowed.some((rule) => isWorkloadName(name, rule)));
+}
+
+/**
+ * Why the peer's certificate is not valid at `now`, if it is not. The handshake
+ * checked it, but a resumed session restores the original certificate without
+ * checking it again, and a connection outlives it.
+ */
+export function validityProblem(peer: Peer, now: number): { reason: string; message: string } | undefined {
+  if (now > peer.validTo) return { reason: 'certificate expired', message: `client certificate expired on ${new Date(peer.validTo).toISOString()}` };
+  if (now < peer.validFrom) return { reason: 'certificate not yet valid', message: `client certificate not valid until ${new Date(peer.validFrom).toISOString()}` };
+  return undefined;
 }

@@ -1,13 +1,16 @@
-import { watch, type FSWatcher } from 'node:fs';
+import { constants } from 'node:crypto';
 import https from 'node:https';
-import type { Socket } from 'node:net';
 import tls, { type TLSSocket } from 'node:tls';
-import { summarizeCertificate } from '../shared/certificate.ts';
-import { loadTlsMaterial, TlsMaterialError, type TlsMaterial } from '../shared/tls-material.ts';
+import { TlsMaterialError, type TlsMaterial } from '../shared/tls-material.ts';
 import { createApp } from './app.ts';
 import type { ServerConfig } from './config.ts';
+import { trackConnections } from './connections.ts';
 import { handshakeFailureReason } from './handshake-failure.ts';
 import type { Log } from './log.ts';
+import { loggedCertificate, loggedTrust } from './log-fields.ts';
+import { rateLimit } from './rate-limit.ts';
+import { loadServerMaterial } from './material.ts';
+import { watchDirectory } from './watch.ts';
 
 export interface MtlsServer {
   server: https.Server;
@@ -19,36 +22,63 @@ export interface MtlsServer {
   close(): Promise<void>;
 }
 
+// Mozilla's "intermediate" suites: TLS 1.3's three, and for TLS 1.2 only ECDHE
+// (forward secrecy) with AEAD, for ECDSA and RSA certificates (no CBC, no SHA-1
+// MACs, no plain RSA key exchange, no DHE). Node turns TLS 1.3 off when a list
+// names no TLS 1.3 suite, so they are listed too.
+const CIPHERS = [
+  'TLS_AES_128_GCM_SHA256',
+  'TLS_AES_256_GCM_SHA384',
+  'TLS_CHACHA20_POLY1305_SHA256',
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':');
+
+// Resumed sessions skip certificate verification (the server re-checks the
+// certificate's dates on every request); tickets live 5 minutes, not Node's 2 hours.
+const SESSION_TIMEOUT_S = 300;
+const FAILURES_LOGGED_PER_SECOND = 5;
+
 /** The TLS settings that make this mutual: ask for a client certificate and refuse the handshake without a valid one. */
 function tlsOptions(material: TlsMaterial): https.ServerOptions {
   return {
+    sessionTimeout: SESSION_TIMEOUT_S,
+    // A TLS 1.2 renegotiation could bring another client certificate into an authorized connection.
+    secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
     cert: material.certificatePem,
     key: material.keyPem,
     ca: material.caPem,
     requestCert: true,
     rejectUnauthorized: true,
     minVersion: 'TLSv1.2',
+    ciphers: CIPHERS,
   };
 }
 
 export async function startServer(config: ServerConfig, material: TlsMaterial, log: Log): Promise<MtlsServer> {
-  const app = createApp({ allowedClients: config.allowedClients, log });
-  const server = https.createServer(tlsOptions(material), app.callback());
-  const health = config.healthPort === 0 ? undefined : healthServer(material, () => server.listening);
+  const server = https.createServer(tlsOptions(material));
+  const connections = trackConnections(server, config.maxConnectionAgeMs);
+  server.on('request', createApp({ allowedClients: config.allowedClients, connections, log }).callback());
   let current = material;
+  const health = config.healthPort === 0 ? undefined : healthServer(material, () => (server.listening ? current : undefined));
 
-  // A refused handshake destroys the socket, and its peer address with it: note it on arrival.
-  const addresses = new WeakMap<Socket, { remote?: string; remotePort?: number }>();
-  server.on('connection', (raw: Socket) => addresses.set(raw, { remote: raw.remoteAddress, remotePort: raw.remotePort }));
-  // The certificate a refused client presented is gone too (Node frees it with the socket): the
+  // A client retrying in a loop (or a scanner) would fill the log: the same failure from one
+  // source is logged a few times each second, then counted in one line.
+  const failures = rateLimit<{ remote: string; code: string }>(FAILURES_LOGGED_PER_SECOND, 1000, { remote: '(many)', code: '(any)' }, (kind, suppressed) =>
+    log.warn('handshake_failed_suppressed', { ...kind, suppressed, inMs: 1000 }),
+  );
+  // The certificate a refused client presented is gone (Node frees it with the socket): the
   // reason and the address are what can be logged.
   server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: TLSSocket) => {
-    // Node keeps the TCP socket a server-side TLSSocket wraps in `_parent`.
-    const raw = (socket as TLSSocket & { _parent?: Socket })._parent;
-    log.warn('handshake_failed', {
-      ...handshakeFailureReason(error, socket),
-      ...(raw === undefined ? {} : addresses.get(raw)),
-    });
+    const address = connections.addressOf(socket);
+    const failure = handshakeFailureReason(error, socket);
+    const remote = address.remote ?? 'unknown';
+    if (!failures.allow(`${remote} ${failure.code}`, { remote, code: failure.code })) return;
+    log.warn('handshake_failed', { ...failure, ...address });
   });
 
   /**
@@ -59,7 +89,7 @@ export async function startServer(config: ServerConfig, material: TlsMaterial, l
   async function swapIn(): Promise<boolean> {
     let next: TlsMaterial;
     try {
-      next = await loadTlsMaterial(config.tlsDir, 'server');
+      next = await loadServerMaterial(config.tlsDir);
       if (next.certificatePem === current.certificatePem && next.keyPem === current.keyPem && next.caPem === current.caPem) return true;
       tls.createSecureContext(tlsOptions(next));
     } catch (error) {
@@ -69,8 +99,12 @@ export async function startServer(config: ServerConfig, material: TlsMaterial, l
     }
     server.setSecureContext(tlsOptions(next));
     health?.setSecureContext(healthTlsOptions(next));
+    const trustChanged = next.caPem !== current.caPem;
+    // A new ca.crt decides which clients get in at all: say what it was and what it is.
+    if (trustChanged) log.warn('trust_changed', { before: loggedTrust(current.ca), after: loggedTrust(next.ca) });
     current = next;
-    log.info('tls_reloaded', { certificate: summarizeCertificate(next.certificate) });
+    log.info('tls_reloaded', { certificate: loggedCertificate(next.certificate) });
+    if (trustChanged) log.info('connections_closed', { reason: 'trust changed', ...connections.trustChanged() });
     return true;
   }
 
@@ -78,13 +112,13 @@ export async function startServer(config: ServerConfig, material: TlsMaterial, l
   let reloading: Promise<boolean> = Promise.resolve(true);
   const reload = (): Promise<boolean> => (reloading = reloading.then(swapIn));
 
-  const watcher = watchDirectory(config.tlsDir, reload, log);
+  const watcher = watchDirectory(config.tlsDir, () => void reload(), log);
   try {
     await listen(server, config.port, config.host);
     if (health !== undefined) await listen(health, config.healthPort, '127.0.0.1');
   } catch (error) {
     // Half started is not started: let nothing keep the process alive or serving.
-    watcher?.close();
+    watcher.close();
     server.close();
     health?.close();
     throw error;
@@ -92,7 +126,8 @@ export async function startServer(config: ServerConfig, material: TlsMaterial, l
   const port = (server.address() as { port: number }).port;
 
   async function close(): Promise<void> {
-    watcher?.close();
+    watcher.close();
+    failures.stop();
     health?.close();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
@@ -117,34 +152,18 @@ function listen(server: https.Server, port: number, host: string): Promise<void>
 /**
  * The container health check's listener: loopback only, same certificate, no
  * client certificate asked. Probing the mTLS port instead would log a refused
- * handshake at every probe.
+ * handshake at every probe. It says which certificate the mTLS listener
+ * serves, so that the probe compares with that, not with files on disk (a
+ * refused reload leaves the old, working certificate in service).
  */
-function healthServer(material: TlsMaterial, isListening: () => boolean): https.Server {
+function healthServer(material: TlsMaterial, serving: () => TlsMaterial | undefined): https.Server {
   return https.createServer(healthTlsOptions(material), (request, response) => {
-    const ok = request.url === '/healthz' && isListening();
-    response.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ok\n' : 'not ready\n');
+    const current = request.url === '/healthz' ? serving() : undefined;
+    const body = current === undefined ? { status: 'not ready' } : { status: 'ok', serving: current.certificate.fingerprint256 };
+    response.writeHead(current === undefined ? 503 : 200, { 'content-type': 'application/json' }).end(`${JSON.stringify(body)}\n`);
   });
 }
 
 function healthTlsOptions(material: TlsMaterial): https.ServerOptions {
   return { cert: material.certificatePem, key: material.keyPem, minVersion: 'TLSv1.2' };
-}
-
-/**
- * Re-reads the directory shortly after it changes. Writers replace several
- * files in a row (and Kubernetes swaps a symlink), so changes are debounced.
- */
-function watchDirectory(dir: string, reload: () => Promise<boolean>, log: Log): FSWatcher | undefined {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    const watcher = watch(dir, () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => void reload(), 250);
-    });
-    watcher.on('error', (error) => log.warn('tls_watch_failed', { dir, error: String(error) }));
-    return watcher;
-  } catch (error) {
-    log.warn('tls_watch_failed', { dir, error: String(error), hint: 'send SIGHUP to reload' });
-    return undefined;
-  }
 }

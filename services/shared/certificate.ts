@@ -49,8 +49,3 @@ export function allowsPurpose(cert: X509Certificate, purposeOid: string): boolea
 function oneLineName(name: string): string {
   return name.split('\n').filter((part) => part !== '').join(', ');
 }
-
-/** The commonName of a subject or issuer, if it has one. */
-export function commonName(name: string): string | undefined {
-  return name.split('\n').find((part) => part.startsWith('CN='))?.slice(3);
-}

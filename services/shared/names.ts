@@ -1,7 +1,10 @@
 import { isIP } from 'node:net';
 
-/** A subjectAltName entry: certificates name hosts by DNS name or by IP address. */
-export type SubjectName = { type: 'dns'; value: string } | { type: 'ip'; value: string };
+/**
+ * A subjectAltName entry: certificates name hosts by DNS name or IP address,
+ * and workloads by DNS name or URI (e.g. a SPIFFE ID).
+ */
+export type SubjectName = { type: 'dns'; value: string } | { type: 'ip'; value: string } | { type: 'uri'; value: string };
 
 const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i;
 
@@ -11,6 +14,27 @@ function parseSubjectName(raw: string): SubjectName {
   if (isIP(name) !== 0) return { type: 'ip', value: name };
   if (isDnsName(name)) return { type: 'dns', value: name.toLowerCase() };
   throw new Error(`"${raw}" is neither a valid DNS name nor an IP address`);
+}
+
+/**
+ * A workload's name as an authorization rule gives it: an entry with a scheme
+ * ("spiffe://…", "https://…") is a URI, matched exactly; anything else is a
+ * DNS name, matched without regard to case. Throws a one-line reason otherwise.
+ */
+export function parseWorkloadName(raw: string): SubjectName {
+  const name = raw.trim();
+  if (/^[a-z][a-z0-9+.-]*:/i.test(name)) {
+    if (!URL.canParse(name) || /\s/.test(name)) throw new Error(`"${raw}" is not a valid URI`);
+    return { type: 'uri', value: name };
+  }
+  if (isDnsName(name)) return { type: 'dns', value: name.toLowerCase() };
+  throw new Error(`"${raw}" is neither a DNS name nor a URI with a scheme`);
+}
+
+/** Whether a certificate's name is the workload name a rule gives (from parseWorkloadName). */
+export function isWorkloadName(certified: SubjectName, rule: SubjectName): boolean {
+  if (certified.type !== rule.type) return false;
+  return rule.type === 'dns' ? certified.value.toLowerCase() === rule.value : certified.value === rule.value;
 }
 
 /** A comma-separated list of names, e.g. "server,localhost,127.0.0.1,::1". */
@@ -37,22 +61,32 @@ function isDnsName(name: string): boolean {
 
 /** The OpenSSL spelling, as `openssl x509 -text` prints it: "DNS:server", "IP:::1". */
 export function formatSubjectName(name: SubjectName): string {
-  return `${name.type === 'dns' ? 'DNS' : 'IP'}:${canonicalIp(name)}`;
+  if (name.type === 'dns') return `DNS:${name.value}`;
+  if (name.type === 'uri') return `URI:${name.value}`;
+  return `IP:${canonicalIp(name.value)}`;
 }
 
-function canonicalIp(name: SubjectName): string {
-  if (name.type === 'dns' || isIP(name.value) === 4) return name.value;
+function canonicalIp(address: string): string {
+  if (isIP(address) === 4) return address;
   // Node prints IPv6 SANs fully expanded and uppercased; compare in one canonical form.
-  return new URL(`http://[${name.value}]/`).hostname.slice(1, -1);
+  return new URL(`http://[${address}]/`).hostname.slice(1, -1);
 }
 
-/** The names in a certificate's subjectAltName, as Node's X509Certificate reports them. */
+// One entry of Node's subjectAltName string: `TYPE:value`, where a value holding a
+// comma or a quote is written as a JSON string, so that one name cannot pass for two.
+const ALT_NAME_ENTRY = /([A-Za-z ]+):("(?:[^"\\]|\\.)*"|[^,]*)(?:, |$)/y;
+const ALT_NAME_TYPES: Record<string, SubjectName['type']> = { DNS: 'dns', URI: 'uri', 'IP Address': 'ip' };
+
+/** The DNS, URI and IP names in a certificate's subjectAltName, as Node's X509Certificate reports them. */
 export function namesFromSubjectAltName(subjectAltName: string | undefined): SubjectName[] {
-  if (subjectAltName === undefined) return [];
+  const text = subjectAltName ?? '';
+  const entry = new RegExp(ALT_NAME_ENTRY);
   const names: SubjectName[] = [];
-  for (const entry of subjectAltName.split(', ')) {
-    if (entry.startsWith('DNS:')) names.push({ type: 'dns', value: entry.slice(4) });
-    if (entry.startsWith('IP Address:')) names.push({ type: 'ip', value: entry.slice(11) });
+  for (let match = entry.exec(text); match !== null; match = entry.exec(text)) {
+    const type = ALT_NAME_TYPES[match[1] ?? ''];
+    const raw = match[2] ?? '';
+    if (type !== undefined) names.push({ type, value: raw.startsWith('"') ? (JSON.parse(raw) as string) : raw });
+    if (entry.lastIndex === text.length) break;
   }
   return names;
 }

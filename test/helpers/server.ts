@@ -1,4 +1,5 @@
 import type { Fields, Log } from '../../services/server/log.ts';
+import { readAllowedClients, type ServerConfig } from '../../services/server/config.ts';
 import { startServer, type MtlsServer } from '../../services/server/server.ts';
 import { loadTlsMaterial } from '../../services/shared/tls-material.ts';
 
@@ -47,10 +48,15 @@ export interface TestServer extends MtlsServer {
 }
 
 /** Our real server, in process, on an ephemeral loopback port. */
-export async function startTestServer(tlsDir: string, allowedClients?: string[], host = '127.0.0.1'): Promise<TestServer> {
+export async function startTestServer(
+  tlsDir: string,
+  allowedClients?: string[],
+  host = '127.0.0.1',
+  settings: Partial<ServerConfig> = {},
+): Promise<TestServer> {
   const log = memoryLog();
   const material = await loadTlsMaterial(tlsDir, 'server');
-  const config = { tlsDir, port: 0, host, allowedClients, healthPort: 0, shutdownGraceMs: 1000 };
+  const config = { tlsDir, port: 0, host, allowedClients: readAllowedClients(allowedClients?.join(',')), healthPort: 0, shutdownGraceMs: 1000, maxConnectionAgeMs: 60_000, ...settings };
   const server = await startServer(config, material, log);
   return { ...server, log, url: (host = 'localhost') => `https://${host}:${server.port}/` };
 }
