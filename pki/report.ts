@@ -1,11 +1,12 @@
 import type { CertificateSummary } from '../services/shared/certificate.ts';
+import { describeKeySpec } from './keys.ts';
 import type { Outcome, PkiResult } from './outcome.ts';
 
 /** A few lines a person can read: what was issued or kept, for whom, until when, and its fingerprint. */
 export function formatReport(result: PkiResult): string {
   const { options, outcomes } = result;
   const validity = options.method === 'method1' ? `CA ${options.days} days, leaves ${options.leafDays} days` : `${options.days} days`;
-  const lines = [`${options.method} → ${options.out} (RSA-${options.keySize}, ${validity})`];
+  const lines = [`${options.method} → ${options.out} (${describeKeySpec(options.key)}, ${validity})`];
   const width = Math.max(...outcomes.map((outcome) => outcome.identity.length)) + 2;
   for (const outcome of outcomes) lines.push(...formatOutcome(outcome, width));
   const issued = outcomes.filter((outcome) => outcome.action === 'issued').length;
@@ -21,7 +22,8 @@ export function formatReport(result: PkiResult): string {
 export interface PkiDocument {
   method: string;
   out: string;
-  keySize: number;
+  /** The key type of this run's certificates: "RSA-2048", "ECDSA P-256", "Ed25519". */
+  key: string;
   /** The CA's validity (method1) or the shared certificate's (method2), in days. */
   days: number;
   /** method1 leaves' validity in days; null for method2. */
@@ -40,7 +42,7 @@ export function formatReportJson({ options, outcomes }: PkiResult): string {
   const document: PkiDocument = {
     method: options.method,
     out: options.out,
-    keySize: options.keySize,
+    key: describeKeySpec(options.key),
     days: options.days,
     leafDays: options.method === 'method1' ? options.leafDays : null,
     identities: outcomes.map(({ identity, action, reason, certificate }) => ({ identity, action, reason, certificate: certificate ?? null })),

@@ -67,7 +67,7 @@ describe("make demo's method report", () => {
     const pki: PkiDocument = {
       method: 'method2',
       out: '/out',
-      keySize: 2048,
+      key: 'RSA-2048',
       days: 365,
       leafDays: null,
       identities: ['server', 'client'].map((identity) => ({ identity, action: 'issued', reason: 'new', certificate })),

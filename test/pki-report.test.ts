@@ -32,7 +32,7 @@ describe('pki --json', () => {
   it('says per identity what was issued and why, with subject, SANs, validity and fingerprint', async () => {
     assert.equal(first.method, 'method1');
     assert.equal(first.out, out);
-    assert.deepEqual([first.keySize, first.days, first.leafDays], [2048, 365, 90]);
+    assert.deepEqual([first.key, first.days, first.leafDays], ['RSA-2048', 365, 90]);
     assert.deepEqual(
       first.identities.map(({ identity, action, reason }) => ({ identity, action, reason })),
       [
