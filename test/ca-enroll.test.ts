@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import https from 'node:https';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -221,6 +222,32 @@ describe('CA: bad input is refused with a reason, and the CA keeps serving', () 
       await stillServing();
     });
   }
+
+  it('answers 413 from Content-Length alone, without waiting for (or reading) the announced gigabyte', { timeout: 20_000 }, async () => {
+    const reply = await new Promise<{ status: number; body: string; connection: string | undefined }>((resolve, reject) => {
+      const request = https.request({
+        host: '127.0.0.1',
+        servername: 'localhost',
+        port: ca.port,
+        path: '/enroll',
+        method: 'POST',
+        ca: ca.caPem,
+        agent: false,
+        headers: { 'content-type': 'application/json', 'content-length': String(1024 ** 3) },
+      });
+      request.on('response', (response) => {
+        let body = '';
+        response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body, connection: response.headers.connection }));
+      });
+      request.on('error', reject);
+      request.write('{"token": "');
+    });
+    assert.equal(reply.status, 413);
+    assert.equal(JSON.parse(reply.body).error, 'BODY_TOO_LARGE');
+    assert.equal(reply.connection, 'close');
+    await stillServing();
+  });
 
   it('none of them spent the token: it still enrolls', async () => {
     await enrollWith(ca, token);
