@@ -2,7 +2,7 @@ import { formatSubjectName } from '../shared/names.ts';
 import { CsrError, parseCsr, type ParsedCsr } from '../shared/x509.ts';
 import type { CaDatabase } from './database.ts';
 import { Refusal } from './errors.ts';
-import { keyFingerprint256 } from './fingerprint.ts';
+import { keyFingerprint256 } from '../shared/key-fingerprint.ts';
 
 /** A verified CSR and the fingerprint of the key it brings (computed once per request). */
 export interface CsrInput {
