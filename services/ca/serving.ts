@@ -58,6 +58,7 @@ export async function ensureServingCertificate(
     issuedVia: 'self',
     renewedFrom: null,
   });
+  await db.flush();
   return { pair, issued: true };
 }
 
