@@ -10,7 +10,7 @@ import { CaDatabase, type CertificateRecord } from './database.ts';
 import { ensureServingCertificate } from './serving.ts';
 import { hashToken, mintToken } from './tokens.ts';
 
-export const TOKEN_FILE = 'token';
+const TOKEN_FILE = 'token';
 
 /**
  * `init`: the CA (created once, never replaced), its database and serving
