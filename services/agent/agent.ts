@@ -6,7 +6,7 @@ import { readTlsMaterial, readTrust, TlsMaterialError, type TlsMaterial } from '
 import { CaError, type Issued } from './ca-client.ts';
 import type { AgentConfig } from './config.ts';
 import { checkIssued, IssuedCertificateError, publicKeyFingerprint } from './issued.ts';
-import { renewalTime, retryDelay, waitBeforeRenewal, type Random } from './schedule.ts';
+import { renewalTime, retryDelay, waitBeforeRenewal, type Random } from '../shared/renewal.ts';
 import { commit, discard, removeLeftovers, stageKey } from './volume.ts';
 
 export const TOKEN_FILE = 'token';

@@ -1,6 +1,6 @@
 import { ConfigError, integerSetting, requiredSetting } from '../shared/config-error.ts';
 import type { Role } from '../shared/tls-material.ts';
-import type { Backoff } from './schedule.ts';
+import type { Backoff } from '../shared/renewal.ts';
 
 /** Which key the agent generates for each certificate. */
 export type KeyChoice = 'ecdsa' | 'rsa' | 'ed25519';

@@ -1,4 +1,5 @@
 import { ConfigError, integerSetting, requiredSetting } from '../shared/config-error.ts';
+import { readLoopConfig, type LoopConfig } from './loop-config.ts';
 
 /** The client's settings, read and checked once at start-up. */
 export interface ClientConfig {
@@ -8,6 +9,8 @@ export interface ClientConfig {
   timeoutMs: number;
   /** How long to keep retrying a server that is not there yet (refused, not resolvable). */
   waitForServerMs: number;
+  /** Continuous traffic (CLIENT_MODE=loop) instead of one exchange. */
+  loop: LoopConfig | undefined;
 }
 
 export function readClientConfig(env: NodeJS.ProcessEnv): ClientConfig {
@@ -16,6 +19,7 @@ export function readClientConfig(env: NodeJS.ProcessEnv): ClientConfig {
     url: readUrl(env['SERVER_URL']),
     timeoutMs: integerSetting(env, 'TIMEOUT_MS', 5000, 100, 120_000),
     waitForServerMs: integerSetting(env, 'WAIT_FOR_SERVER_MS', 10_000, 0, 300_000),
+    loop: readLoopConfig(env),
   };
 }
 
