@@ -102,7 +102,7 @@ export async function ensureDemoIdentities(options: PkiOptions, ca: KeyPair, now
       }
       const { signer, commonName, names, profile, expired } = spec.presents;
       const issuer = signer === 'ca' ? { certificatePem: ca.certificatePem, key: ca.key } : await rogueCa();
-      const key = await generateKey(options.keySize);
+      const key = await generateKey(options.key);
       const range: Validity = expired
         ? { notBefore: new Date(now.getTime() - 31 * DAY_MS), notAfter: new Date(now.getTime() - DAY_MS) }
         : clampTo(validity(now, options.leafDays), new X509Certificate(issuer.certificatePem).validToDate);
@@ -153,6 +153,6 @@ async function listing(dir: string): Promise<string[]> {
 
 /** A throwaway CA: its certificate is kept (as a signer's or as a wrong trust anchor), its key is not. */
 async function makeCa(commonName: string, options: PkiOptions, now: Date): Promise<Issuer> {
-  const key: KeyObject = await generateKey(options.keySize);
+  const key: KeyObject = await generateKey(options.key);
   return { certificatePem: createCaCertificate(commonName, key, validity(now, options.days)), key };
 }

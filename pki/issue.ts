@@ -14,7 +14,7 @@ import {
 } from '../services/shared/tls-material.ts';
 import { clampTo, commonNameOf, createCaCertificate, createCsr, createSelfSigned, issueFromCsr, validity, type Profile } from './certificates.ts';
 import { CERTIFICATE_MODE, ensureDirectory, KEY_MODE, readIfPresent, writeFileAtomic, writeIdentity } from './files.ts';
-import { generateKey, keySupply, privateKeyToPem } from './keys.ts';
+import { describeKeySpec, generateKey, keyKind, keySupply, privateKeyToPem } from './keys.ts';
 import { ensureDemoIdentities } from './demo-identities.ts';
 import type { PkiOptions } from './options.ts';
 
@@ -66,7 +66,7 @@ async function issueMethod1(options: PkiOptions, now: Date): Promise<Outcome[]> 
   const caDir = join(options.out, 'ca');
   const existing = options.force ? undefined : await loadCa(caDir, now);
   // A new CA means every leaf is new too: generate all the keys at once.
-  const nextKey = keySupply(options.keySize, existing ? 0 : 1 + leaves.length);
+  const nextKey = keySupply(options.key, existing ? 0 : 1 + leaves.length);
   const ca = existing ?? (await createCa(caDir, options, await nextKey(), now));
   const caOutcome: Outcome = {
     identity: 'ca',
@@ -99,8 +99,15 @@ async function loadCa(caDir: string, now: Date): Promise<KeyPair | undefined> {
 
 /** Kept, and said so; with a warning once the CA itself is near its end (only --force replaces a CA). */
 function caKeptReason(cert: X509Certificate, options: PkiOptions, now: Date): string {
-  if (cert.validToDate.getTime() - now.getTime() >= renewalWindowMs(options.days)) return 'existing CA kept';
-  return `existing CA kept; WARNING: it expires ${cert.validToDate.toISOString()}, rerun with --force before then (every certificate is re-issued)`;
+  const kept = `existing CA kept${caKeyNote(cert, options)}`;
+  if (cert.validToDate.getTime() - now.getTime() >= renewalWindowMs(options.days)) return kept;
+  return `${kept}; WARNING: it expires ${cert.validToDate.toISOString()}, rerun with --force before then (every certificate is re-issued)`;
+}
+
+/** A CA of another key type keeps signing (mixed chains work); say so, and how to change it. */
+function caKeyNote(cert: X509Certificate, options: PkiOptions): string {
+  const [has, wanted] = [keyKind(cert.publicKey), describeKeySpec(options.key)];
+  return has === wanted ? '' : ` (its key stays ${has}; --force replaces it with ${wanted})`;
 }
 
 /** Renew 30 days before the end, or a third of the way from it for short-lived certificates. */
@@ -178,7 +185,7 @@ async function issueMethod2(options: PkiOptions, now: Date): Promise<Outcome[]> 
     return ['server', 'client'].map((identity) => ({ identity, action: 'reused', reason: 'valid and current', certificate }));
   }
   const { problem } = current;
-  const key = await generateKey(options.keySize);
+  const key = await generateKey(options.key);
   const certificatePem = createSelfSigned(shared.commonName, shared.names, key, validity(now, options.days));
   // Each side trusts exactly the one certificate both of them present.
   await Promise.all(dirs.map((dir) => writeIdentity(dir, key, certificatePem, certificatePem)));
@@ -230,8 +237,8 @@ function commonReasons(
   }
   if (!cert.subject.split('\n').includes(`CN=${leaf.commonName}`)) return `issued for ${cert.subject.trim()}, not CN=${leaf.commonName}`;
   if (cert.validFromDate > now) return 'not valid yet';
-  const bits = cert.publicKey.asymmetricKeyDetails?.modulusLength;
-  if (bits !== options.keySize) return `its key is ${bits} bits, not ${options.keySize}`;
+  const [has, wanted] = [keyKind(cert.publicKey), describeKeySpec(options.key)];
+  if (has !== wanted) return `its key is ${has}, not ${wanted}`;
   const renewBefore = renewalWindowMs(validityDays);
   const expiresSoon = cert.validToDate.getTime() - now.getTime() < renewBefore;
   // A leaf can never outlast its CA: re-issuing then would not buy any time.

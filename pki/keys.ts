@@ -1,37 +1,29 @@
-import { createPublicKey, generateKeyPair, type KeyObject } from 'node:crypto';
-import { promisify } from 'node:util';
-import forge from 'node-forge';
+import type { KeyObject } from 'node:crypto';
+import { describeKey, generateKey, KeyTypeError, type KeySpec } from '../services/shared/x509.ts';
 
-const generateRsaKeyPair = promisify(generateKeyPair);
+export { describeKey, describeKeySpec, generateKey, type KeySpec, type KeyType } from '../services/shared/x509.ts';
 
-export type KeySize = 2048 | 3072 | 4096;
-export const KEY_SIZES: readonly KeySize[] = [2048, 3072, 4096];
-
-/**
- * RSA keys come from node:crypto (OpenSSL, off the main thread): node-forge's
- * pure-JavaScript generator takes seconds per key.
- */
-export async function generateKey(size: KeySize): Promise<KeyObject> {
-  const { privateKey } = await generateRsaKeyPair('rsa', { modulusLength: size });
-  return privateKey;
-}
-
-/** PKCS#8 PEM, the format `openssl genpkey` writes and every TLS stack reads. */
+/** PKCS#8 PEM, the format `openssl genpkey` writes and every TLS stack reads, for every key type. */
 export function privateKeyToPem(key: KeyObject): string {
   return key.export({ type: 'pkcs8', format: 'pem' }).toString();
 }
 
-/** node-forge builds certificates around its own key type; only the public half crosses over. */
-export function toForgePublicKey(key: KeyObject): forge.pki.rsa.PublicKey {
-  const spki = createPublicKey(key).export({ type: 'spki', format: 'pem' }).toString();
-  return forge.pki.publicKeyFromPem(spki) as forge.pki.rsa.PublicKey;
+/**
+ * Hands out keys of one kind; the first `ahead` start generating at once, in
+ * parallel on the thread pool, for a caller that knows it will need them all
+ * (RSA keys take tens of milliseconds each; ECDSA and Ed25519 well under one).
+ */
+export function keySupply(spec: KeySpec, ahead: number): () => Promise<KeyObject> {
+  const started = Array.from({ length: ahead }, () => generateKey(spec));
+  return () => started.shift() ?? generateKey(spec);
 }
 
-/**
- * Hands out keys of one size; the first `ahead` start generating at once, in
- * parallel on the thread pool, for a caller that knows it will need them all.
- */
-export function keySupply(size: KeySize, ahead: number): () => Promise<KeyObject> {
-  const started = Array.from({ length: ahead }, () => generateKey(size));
-  return () => started.shift() ?? generateKey(size);
+/** "RSA-2048", "ECDSA P-256", "Ed25519", or why the key is none this PKI issues (then it is re-issued, not a crash). */
+export function keyKind(key: KeyObject): string {
+  try {
+    return describeKey(key);
+  } catch (error) {
+    if (error instanceof KeyTypeError) return `unusable (${error.message})`;
+    throw error;
+  }
 }

@@ -3,7 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseSubjectNames, type SubjectName } from '../services/shared/names.ts';
 import { DEMO_FOLDERS } from './demo-folders.ts';
-import { KEY_SIZES, type KeySize } from './keys.ts';
+import { CURVES, KEY_TYPES, RSA_BITS, type Curve, type KeySpec, type RsaBits } from '../services/shared/key-types.ts';
 
 export type Method = 'method1' | 'method2';
 
@@ -15,7 +15,8 @@ export interface PkiOptions {
   days: number;
   /** method1 leaves' validity: shorter than the CA's, so they can be renewed while it lasts. */
   leafDays: number;
-  keySize: KeySize;
+  /** What every key of this run is: RSA-2048 unless told otherwise. */
+  key: KeySpec;
   force: boolean;
   caName: string;
   serverNames: SubjectName[];
@@ -37,7 +38,10 @@ export const USAGE = `usage: npm run pki -- --method method1|method2 --out DIR [
   --days N             the CA's validity in days, or method2's certificate's (default 365)
   --leaf-days N        method1 leaves' validity in days (default 90, or --days if shorter;
                        leaves never outlast the CA, and are re-issued 30 days before they end)
+  --key-type TYPE      rsa (default), ecdsa or ed25519; a rerun with another type re-issues
+                       the leaves (the CA keeps its key: --force replaces it too)
   --key-size BITS      RSA key size: 2048 (default), 3072 or 4096
+  --curve CURVE        ECDSA curve: P-256 (default) or P-384
   --force              re-issue everything, the CA included
   --ca-name CN         the CA's common name (default selfCA)
   --server-names LIST  the server's DNS names and IPs (default server,localhost,127.0.0.1,::1)
@@ -53,7 +57,9 @@ const FLAGS = {
   out: { type: 'string' },
   days: { type: 'string', default: '365' },
   'leaf-days': { type: 'string' },
-  'key-size': { type: 'string', default: '2048' },
+  'key-type': { type: 'string', default: 'rsa' },
+  'key-size': { type: 'string' },
+  curve: { type: 'string' },
   force: { type: 'boolean', default: false },
   'ca-name': { type: 'string', default: 'selfCA' },
   'server-names': { type: 'string', default: 'server,localhost,127.0.0.1,::1' },
@@ -75,7 +81,7 @@ export function parsePkiOptions(args: string[]): PkiOptions | undefined {
     out: parseOut(values.out, method, withDemoIdentities),
     days: parseDays('--days', values.days),
     leafDays: parseLeafDays(values['leaf-days'], parseDays('--days', values.days)),
-    keySize: parseKeySize(values['key-size']),
+    key: parseKeySpec(values['key-type'], values['key-size'], values.curve),
     force: values.force,
     caName: parseCommonName('--ca-name', values['ca-name']),
     serverNames: parseNames('--server-names', values['server-names']),
@@ -114,10 +120,27 @@ function parseLeafDays(value: string | undefined, caDays: number): number {
   return days;
 }
 
-function parseKeySize(value: string): KeySize {
-  const size = KEY_SIZES.find((candidate) => String(candidate) === value);
-  if (size === undefined) throw new UsageError(`--key-size must be one of ${KEY_SIZES.join(', ')}, not "${value}"`);
+/** --key-size belongs to RSA and --curve to ECDSA: a flag for another key type is a mistake, not a no-op. */
+function parseKeySpec(type: string, size: string | undefined, curve: string | undefined): KeySpec {
+  const keyType = KEY_TYPES.find((candidate) => candidate === type);
+  if (keyType === undefined) throw new UsageError(`--key-type must be one of ${KEY_TYPES.join(', ')}, not "${type}"`);
+  if (size !== undefined && keyType !== 'rsa') throw new UsageError(`--key-size is for RSA keys; --key-type ${keyType} has no size to choose`);
+  if (curve !== undefined && keyType !== 'ecdsa') throw new UsageError(`--curve is for ECDSA keys, not --key-type ${keyType}`);
+  if (keyType === 'rsa') return { type: keyType, rsaBits: parseKeySize(size ?? '2048') };
+  if (keyType === 'ecdsa') return { type: keyType, curve: parseCurve(curve ?? 'P-256') };
+  return { type: keyType };
+}
+
+function parseKeySize(value: string): RsaBits {
+  const size = RSA_BITS.find((candidate) => String(candidate) === value);
+  if (size === undefined) throw new UsageError(`--key-size must be one of ${RSA_BITS.join(', ')}, not "${value}"`);
   return size;
+}
+
+function parseCurve(value: string): Curve {
+  const curve = CURVES.find((candidate) => candidate.toLowerCase() === value.toLowerCase());
+  if (curve === undefined) throw new UsageError(`--curve must be one of ${CURVES.join(', ')}, not "${value}"`);
+  return curve;
 }
 
 function parseCommonName(flag: string, value: string): string {

@@ -1,11 +1,12 @@
 import type { CertificateSummary } from '../services/shared/certificate.ts';
+import { describeKeySpec } from './keys.ts';
 import type { Outcome, PkiResult } from './issue.ts';
 
 /** A few lines a person can read: what was issued or kept, for whom, until when, and its fingerprint. */
 export function formatReport(result: PkiResult): string {
   const { options, outcomes } = result;
   const validity = options.method === 'method1' ? `CA ${options.days} days, leaves ${options.leafDays} days` : `${options.days} days`;
-  const lines = [`${options.method} → ${options.out} (RSA-${options.keySize}, ${validity})`];
+  const lines = [`${options.method} → ${options.out} (${describeKeySpec(options.key)}, ${validity})`];
   const width = Math.max(...outcomes.map((outcome) => outcome.identity.length)) + 2;
   for (const outcome of outcomes) lines.push(...formatOutcome(outcome, width));
   const issued = outcomes.filter((outcome) => outcome.action === 'issued').length;

@@ -10,12 +10,12 @@ describe('issueFromCsr', () => {
   let ca: Issuer;
   const approved = { commonName: 'client', names: parseSubjectNames('client') };
   before(async () => {
-    const key = await generateKey(2048);
+    const key = await generateKey({ type: 'rsa' });
     ca = { certificatePem: createCaCertificate('selfCA', key, validity(new Date(), 30)), key };
   });
 
   it('signs a CSR that asks for exactly the approved identity, with the CA profile', async () => {
-    const csr = createCsr('client', approved.names, await generateKey(2048));
+    const csr = createCsr('client', approved.names, await generateKey({ type: 'rsa' }));
     const cert = new X509Certificate(issueFromCsr(csr, 'client', ca, validity(new Date(), 10), approved));
     assert.equal(cert.subject.trim(), 'CN=client');
     assert.equal(cert.subjectAltName, 'DNS:client');
@@ -23,17 +23,17 @@ describe('issueFromCsr', () => {
   });
 
   it('refuses a CSR that asks for other names', async () => {
-    const csr = createCsr('client', parseSubjectNames('client,admin'), await generateKey(2048));
+    const csr = createCsr('client', parseSubjectNames('client,admin'), await generateKey({ type: 'rsa' }));
     assert.throws(() => issueFromCsr(csr, 'client', ca, validity(new Date(), 10), approved), /the CSR asks for DNS:client, DNS:admin, not DNS:client: refusing to sign it/);
   });
 
   it('refuses a CSR that asks for another subject', async () => {
-    const csr = createCsr('server', approved.names, await generateKey(2048));
+    const csr = createCsr('server', approved.names, await generateKey({ type: 'rsa' }));
     assert.throws(() => issueFromCsr(csr, 'client', ca, validity(new Date(), 10), approved), /the CSR asks for subject CN=server, not CN=client/);
   });
 
   it('refuses a CSR whose signature does not verify (tampered after signing)', async () => {
-    const csrPem = createCsr('client', approved.names, await generateKey(2048));
+    const csrPem = createCsr('client', approved.names, await generateKey({ type: 'rsa' }));
     // Flip the last byte of the DER: it belongs to the signature.
     const der = Buffer.from(csrPem.replace(/-----[^-]+-----|\s/g, ''), 'base64');
     der[der.length - 1] = (der.at(-1) ?? 0) ^ 0xff;

@@ -29,7 +29,7 @@ export async function caOf(out: string): Promise<Issuer> {
 
 /** Another CA whose subject name is exactly ours: only its key tells it apart. */
 export async function rogueCa(commonName = 'selfCA'): Promise<Issuer> {
-  const key = await generateKey(2048);
+  const key = await generateKey({ type: 'rsa' });
   return { certificatePem: createCaCertificate(commonName, key, validFor(365)), key };
 }
 
@@ -48,7 +48,7 @@ export interface IdentitySpec {
 /** Writes a tls.crt/tls.key/ca.crt folder for an identity made through the usual CSR path. */
 export async function identity(spec: IdentitySpec): Promise<string> {
   const dir = await temporaryDirectory('mtls-identity-');
-  const key = await generateKey(2048);
+  const key = await generateKey({ type: 'rsa' });
   const names = parseSubjectNames(spec.names ?? 'client');
   const csr = createCsr(spec.commonName ?? 'client', names, key);
   const certificatePem = issueFromCsr(csr, spec.profile ?? 'client', spec.issuer, spec.validity ?? validFor(30), {
