@@ -5,7 +5,8 @@ import type { Emit } from '../shared/json-lines.ts';
 import { readTlsMaterial, readTrust, TlsMaterialError, type TlsMaterial } from '../shared/tls-material.ts';
 import { CaError, type Issued } from './ca-client.ts';
 import type { AgentConfig } from './config.ts';
-import { checkIssued, IssuedCertificateError, publicKeyFingerprint } from './issued.ts';
+import { keyFingerprint256 } from '../shared/key-fingerprint.ts';
+import { checkIssued, IssuedCertificateError } from './issued.ts';
 import { renewalTime, retryDelay, waitBeforeRenewal, type Random } from '../shared/renewal.ts';
 import { commit, discard, removeLeftovers, stageKey } from './volume.ts';
 
@@ -59,7 +60,7 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps, signal: Abo
       deps.emit(usable === undefined ? 'enrolled' : 'renewed', {
         identity: config.identity,
         ...describe(next.certificate),
-        ...(usable === undefined ? {} : { previousSerial: usable.certificate.serialNumber, previousPublicKeyFingerprint: publicKeyFingerprint(usable.certificate) }),
+        ...(usable === undefined ? {} : { previousSerial: usable.certificate.serialNumber, previousPublicKeyFingerprint: keyFingerprint256(usable.certificate.publicKey) }),
         renewAt: renewAt.toISOString(),
       });
     } catch (error) {
@@ -135,6 +136,6 @@ function describe(certificate: X509Certificate): Record<string, string> {
     serial: certificate.serialNumber,
     notBefore: certificate.validFromDate.toISOString(),
     notAfter: certificate.validToDate.toISOString(),
-    publicKeyFingerprint: publicKeyFingerprint(certificate),
+    publicKeyFingerprint: keyFingerprint256(certificate.publicKey),
   };
 }

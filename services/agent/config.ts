@@ -1,9 +1,7 @@
 import { ConfigError, integerSetting, requiredSetting } from '../shared/config-error.ts';
 import type { Role } from '../shared/tls-material.ts';
 import type { Backoff } from '../shared/renewal.ts';
-
-/** Which key the agent generates for each certificate. */
-export type KeyChoice = 'ecdsa' | 'rsa' | 'ed25519';
+import { KEY_TYPES, type KeySpec, type KeyType } from '../shared/x509.ts';
 
 /** The agent's settings, read and checked once at start-up. */
 export interface AgentConfig {
@@ -15,13 +13,13 @@ export interface AgentConfig {
   /** The name the workload is known by; the CA decides, the agent checks the answer carries it. */
   identity: string;
   role: Role;
-  keyType: KeyChoice;
+  /** The kind of key generated for every certificate: ECDSA P-256 unless told. */
+  keyType: KeyType;
   /** Per call to the CA: connect, handshake, answer. */
   timeoutMs: number;
   backoff: Backoff;
 }
 
-const KEY_TYPES: readonly KeyChoice[] = ['ecdsa', 'rsa', 'ed25519'];
 const ROLES: readonly Role[] = ['server', 'client'];
 
 export function readAgentConfig(env: NodeJS.ProcessEnv): AgentConfig {
@@ -60,4 +58,11 @@ function oneOf<T extends string>(env: NodeJS.ProcessEnv, name: string, allowed: 
   if ((raw === undefined || raw === '') && fallback !== undefined) return fallback;
   if (!allowed.includes(raw as T)) throw new ConfigError(`${name} must be one of ${allowed.join(', ')}, not "${raw ?? ''}"`);
   return raw as T;
+}
+
+/** ECDSA on P-256 and RSA with 2048 bits: the sizes TLS peers everywhere accept, and the cheapest to make. */
+export function keySpecOf(type: KeyType): KeySpec {
+  if (type === 'ecdsa') return { type, curve: 'P-256' };
+  if (type === 'rsa') return { type, rsaBits: 2048 };
+  return { type };
 }

@@ -1,4 +1,4 @@
-import { X509Certificate, createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import type { KeyObject, X509Certificate } from 'node:crypto';
 import { namesFromSubjectAltName } from '../shared/names.ts';
 import { certificateProblems, isIssuedBy, parseCertificates, TlsMaterialError, type Role } from '../shared/tls-material.ts';
 import type { Issued } from './ca-client.ts';
@@ -36,13 +36,6 @@ export function checkIssued(issued: Issued, key: KeyObject, expected: Expected, 
     throw new IssuedCertificateError(`the issued certificate names ${names.join(', ') || 'no DNS name'}, not "${expected.identity}"`);
   }
   return certificate;
-}
-
-/** SHA-256 of the SubjectPublicKeyInfo, in the colon-separated form of X509Certificate.fingerprint256: what changes when the key does. */
-export function publicKeyFingerprint(key: KeyObject | X509Certificate): string {
-  const publicKey = key instanceof X509Certificate ? key.publicKey : createPublicKey(key);
-  const digest = createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('hex').toUpperCase();
-  return digest.match(/../g)?.join(':') ?? digest;
 }
 
 function parse(what: string, pem: string): X509Certificate[] {

@@ -3,7 +3,7 @@ import type { CaContext, IssuedResponse } from './context.ts';
 import type { TokenRecord } from './database.ts';
 import { csrFrom, requested } from './csr-input.ts';
 import { Refusal } from './errors.ts';
-import { keyFingerprint256 } from './fingerprint.ts';
+import { keyFingerprint256 } from '../shared/key-fingerprint.ts';
 import { signLeaf, type IssuedCertificate } from './issuance.ts';
 import { hashToken, isWellFormedToken } from './tokens.ts';
 

@@ -2,7 +2,7 @@ import { X509Certificate, type KeyObject } from 'node:crypto';
 import { issueCertificate } from '../shared/x509.ts';
 import type { Authority } from './authority.ts';
 import type { CertificateRecord, IssuedVia } from './database.ts';
-import { keyFingerprint256 } from './fingerprint.ts';
+import { keyFingerprint256 } from '../shared/key-fingerprint.ts';
 import { profileOf, type CaRole } from './roles.ts';
 
 // Backdated a little, for peers whose clocks lag a few seconds behind ours.

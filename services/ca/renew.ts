@@ -7,7 +7,7 @@ import type { CertificateRecord } from './database.ts';
 import { csrFrom } from './csr-input.ts';
 import { refuseKnownKey, responseOf } from './enroll.ts';
 import { Refusal } from './errors.ts';
-import { keyFingerprint256 } from './fingerprint.ts';
+import { keyFingerprint256 } from '../shared/key-fingerprint.ts';
 import { signLeaf, type IssuedCertificate } from './issuance.ts';
 
 // The handshake checks a client certificate for clientAuth; a server renewing

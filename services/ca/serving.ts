@@ -5,7 +5,7 @@ import { CERTIFICATE_FILE, isIssuedBy, KEY_FILE, readKeyPair, TlsMaterialError, 
 import { generateKey, issueCertificate } from '../shared/x509.ts';
 import type { Authority } from './authority.ts';
 import type { CaDatabase } from './database.ts';
-import { keyFingerprint256 } from './fingerprint.ts';
+import { keyFingerprint256 } from '../shared/key-fingerprint.ts';
 
 // The CA's own HTTPS certificate: the names agents reach it by in compose and on this machine.
 export const SERVING_IDENTITY = 'ca';

@@ -1,5 +1,5 @@
 import { createHash, type KeyObject } from 'node:crypto';
-import { publicKeyOf } from '../shared/der.ts';
+import { publicKeyOf } from './der.ts';
 
 /**
  * SHA-256 of the public key (its SubjectPublicKeyInfo DER), spelled like
