@@ -22,21 +22,24 @@ export function followMaterial(dir: string, initial: TlsMaterial, pollEveryMs: n
   let reading: Promise<void> = Promise.resolve();
   let debounce: NodeJS.Timeout | undefined;
 
-  const check = async () => {
+  const check = async (attempts = 3): Promise<void> => {
+    const where = await generationDir(dir).catch(() => dir);
     try {
-      const next = await readCurrentMaterial(dir);
+      const next = await loadTlsMaterial(where, 'client');
       lastProblem = '';
       if (next.certificatePem === current.certificatePem && next.keyPem === current.keyPem && next.caPem === current.caPem) return;
       current = next;
       events.changed(next);
     } catch (error) {
+      // The writer swapped (and removed) the generation while we read it: read the new one.
+      if (attempts > 1 && where !== dir && (await generationDir(dir).catch(() => where)) !== where) return check(attempts - 1);
       const { file, problem } = error instanceof TlsMaterialError ? error : { file: dir, problem: String(error) };
       if (`${file} ${problem}` !== lastProblem) events.refused(file, problem);
       lastProblem = `${file} ${problem}`;
     }
   };
   // One read at a time, in order: an older read never replaces a newer one.
-  const schedule = () => void (reading = reading.then(check));
+  const schedule = () => void (reading = reading.then(() => check()));
 
   const poll = setInterval(schedule, pollEveryMs);
   let watcher: FSWatcher | undefined;
