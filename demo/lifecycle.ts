@@ -49,7 +49,7 @@ function report(events: Record<string, unknown>[]): boolean {
   const served = final?.servedUnder ?? { client: {}, server: {} };
   const failures = events.filter((e) => e['event'] === 'request_failed');
 
-  console.log('  identity  serial                            valid (UTC)           installed            requests');
+  console.log('  identity  serial                            valid (UTC)           renewed at           requests');
   for (const identity of ['server', 'client'] as const) {
     for (const r of rotations.filter((r) => r.identity === identity).sort((a, b) => a.time.localeCompare(b.time))) {
       const how = r.event === 'enrolled' ? 'enrolled' : 'renewed ';
