@@ -1,8 +1,10 @@
 // What mTLS costs in our server, side by side with a bare node:https baseline:
 //   npm run bench -- [--key-size 2048|3072] [--repeat 7] [--seconds 3] [--warmup 1]
 //                    [--concurrency 8] [--max-requests 100000] [--handshake-rate 60]
-//                    [--keepalive-rate 1500] [--pki-runs 10] [--out DIR]
-// then runs the PKI benchmark (bench/pki.ts) with --pki-runs runs (0 skips it).
+//                    [--keepalive-rate 1500] [--kinds-repeat 3] [--pki-runs 10] [--out DIR]
+// then measures a full mutual handshake per key type (RSA-2048, RSA-3072,
+// ECDSA P-256, Ed25519; --kinds-repeat 0 skips it) next to the `openssl speed`
+// floor, then runs the PKI benchmark (bench/pki.ts) with --pki-runs runs (0 skips it).
 // Server CPU time per operation (from /proc) is the robust figure on a small
 // machine where the load generator competes with the server for cores.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
@@ -11,9 +13,11 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { connect } from 'node:tls';
 import { Worker } from 'node:worker_threads';
 import { runPki } from '../pki/issue.ts';
 import { parsePkiOptions } from '../pki/options.ts';
+import { handshakeFloorUs, KEY_KINDS, opensslSpeed as signatureSpeed, type KeyKind, type SignatureSpeed } from './kinds.ts';
 import type { LoadJob, LoadResult, Mode } from './load.ts';
 import { cpuTimeMs, residentMiB } from './proc.ts';
 import { median, quantile } from './stats.ts';
@@ -74,9 +78,11 @@ try {
   const floor = opensslSpeed(settings.keySize);
   const summary = summarize(cells);
   console.log(formatTable(summary, floor));
+  const byKeyType = settings.kindsRepeat > 0 ? await measureKinds() : [];
+  if (byKeyType.length > 0) console.log(`\n${formatKinds(byKeyType)}`);
   mkdirSync(settings.out, { recursive: true });
   const file = join(settings.out, `mtls-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, `${JSON.stringify({ settings, cells, summary, opensslSpeed: floor }, null, 2)}\n`);
+  writeFileSync(file, `${JSON.stringify({ settings, cells, summary, opensslSpeed: floor, byKeyType }, null, 2)}\n`);
   console.log(`raw results: ${file}`);
   if (settings.pkiRuns > 0) {
     console.log('');
@@ -98,6 +104,7 @@ function readSettings() {
       'max-requests': { type: 'string', default: '100000' },
       'handshake-rate': { type: 'string', default: '60' },
       'keepalive-rate': { type: 'string', default: '1500' },
+      'kinds-repeat': { type: 'string', default: '3' },
       'pki-runs': { type: 'string', default: '10' },
       out: { type: 'string', default: join(ROOT, 'bench/results') },
     },
@@ -122,6 +129,7 @@ function readSettings() {
     warmup: number('warmup', 0, 10),
     concurrency: Math.round(number('concurrency', 1, 64)),
     maxRequests: Math.round(number('max-requests', 1, 1_000_000)),
+    kindsRepeat: Math.round(number('kinds-repeat', 0, 10)),
     pkiRuns: Math.round(number('pki-runs', 0, 100)),
     rate: { handshake: number('handshake-rate', 0, 10_000), keepalive: number('keepalive-rate', 0, 100_000) } as Record<Mode, number>,
     out: String(values.out),
@@ -248,13 +256,113 @@ function summarize(cells: Cell[]): Summary {
   return summary;
 }
 
-interface OpensslSpeed {
-  signPerSecond: number;
-  verifyPerSecond: number;
+/** One key type's full-handshake cost: our server, the bare baseline, and the signature floor under both. */
+interface KindRow {
+  kind: string;
+  ours: Omit<Cell, 'mode' | 'server' | 'pid'>;
+  baseline: Omit<Cell, 'mode' | 'server' | 'pid'>;
+  cpuRatio: number;
+  protocol: string;
+  floor: (SignatureSpeed & { handshakeUs: number }) | undefined;
 }
 
-/** One core's RSA sign/verify rate: the floor under a handshake (one server signature, one client-signature check). */
-function opensslSpeed(bits: number): OpensslSpeed | undefined {
+/** Full mutual handshakes against both servers, per key type (the CA and both leaves of that type). */
+async function measureKinds(): Promise<KindRow[]> {
+  const rows: KindRow[] = [];
+  for (const kind of KEY_KINDS) {
+    const out = join(work, `kind-${kind.label.replace(/\W/g, '')}`);
+    await runPki(parsePkiOptions(['--method', 'method1', '--out', out, ...kind.pkiArgs])!);
+    const material = clientMaterial(out);
+    const cells: Cell[] = [];
+    for (let run = 0; run < settings.kindsRepeat; run++) {
+      const order: ServerName[] = run % 2 === 0 ? ['ours', 'baseline'] : ['baseline', 'ours'];
+      for (const server of order) {
+        const cell = await measure('handshake', server, join(out, 'server'), material, `kind-${kind.label.replace(/\W/g, '')}-${server}-${run}`);
+        console.error(`bench: ${kind.label.padEnd(11)} ${server.padEnd(8)} run ${run + 1}: ${cell.cpuUsPerOp.toFixed(0)} µs CPU/handshake, ${cell.errors} errors`);
+        cells.push(cell);
+      }
+    }
+    rows.push(kindRow(kind, cells, await negotiatedProtocol(out, material)));
+  }
+  return rows;
+}
+
+function kindRow(kind: KeyKind, cells: Cell[], protocol: string): KindRow {
+  const of = (server: ServerName) => {
+    const runs = cells.filter((cell) => cell.server === server);
+    const middle = (pick: (cell: Cell) => number) => median(runs.map(pick));
+    return {
+      requestsPerSecond: middle((cell) => cell.requestsPerSecond),
+      p50Ms: middle((cell) => cell.p50Ms),
+      p99Ms: middle((cell) => cell.p99Ms),
+      errors: runs.reduce((sum, cell) => sum + cell.errors, 0),
+      completed: middle((cell) => cell.completed),
+      cpuUsPerOp: middle((cell) => cell.cpuUsPerOp),
+      rssAfterWarmupMiB: middle((cell) => cell.rssAfterWarmupMiB),
+      rssAfterRunMiB: middle((cell) => cell.rssAfterRunMiB),
+    };
+  };
+  const ours = cells.filter((cell) => cell.server === 'ours');
+  const baseline = cells.filter((cell) => cell.server === 'baseline');
+  const speed = signatureSpeed(kind);
+  return {
+    kind: kind.label,
+    ours: of('ours'),
+    baseline: of('baseline'),
+    cpuRatio: median(ours.map((cell, run) => cell.cpuUsPerOp / (baseline[run] as Cell).cpuUsPerOp)),
+    protocol,
+    floor: speed === undefined ? undefined : { ...speed, handshakeUs: handshakeFloorUs(speed) },
+  };
+}
+
+function clientMaterial(out: string): Pick<LoadJob, 'cert' | 'key' | 'ca'> {
+  const read = (file: string) => readFileSync(join(out, 'client', file), 'utf8');
+  return { cert: read('tls.crt'), key: read('tls.key'), ca: read('ca.crt') };
+}
+
+/** What the load generator negotiates with this material (one extra handshake against the baseline). */
+async function negotiatedProtocol(out: string, material: Pick<LoadJob, 'cert' | 'key' | 'ca'>): Promise<string> {
+  const { child, port } = await startServer('baseline', join(out, 'server'), join(work, `protocol-${Date.now()}.log`));
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port, servername: 'localhost', ...material }, () => {
+        resolve(`${socket.getProtocol() ?? '?'} ${socket.getCipher().standardName}`);
+        socket.destroy();
+      });
+      socket.once('error', reject);
+    });
+  } finally {
+    await stopServer(child);
+  }
+}
+
+function formatKinds(rows: KindRow[]): string {
+  const lines = [
+    `server CPU per full mutual TLS handshake, by key type (CA and leaves of that type; median of ${settings.kindsRepeat})`,
+    `key type     ours      bare node:https  ours/bare  openssl speed floor: sign/s  verify/s  1 sign + 2 verifies`,
+    `-----------  --------  ---------------  ---------  ---------------------------  --------  -------------------`,
+  ];
+  for (const row of rows) {
+    const floor = row.floor;
+    lines.push(
+      [
+        row.kind.padEnd(11),
+        `${row.ours.cpuUsPerOp.toFixed(0)} µs`.padStart(8),
+        `${row.baseline.cpuUsPerOp.toFixed(0)} µs`.padStart(15),
+        `${row.cpuRatio.toFixed(2)}×`.padStart(9),
+        (floor === undefined ? 'n/a' : floor.signPerSecond.toFixed(0)).padStart(27),
+        (floor === undefined ? 'n/a' : floor.verifyPerSecond.toFixed(0)).padStart(8),
+        (floor === undefined ? 'n/a' : `${floor.handshakeUs.toFixed(0)} µs`).padStart(19),
+      ].join('  '),
+    );
+  }
+  const errors = rows.reduce((sum, row) => sum + row.ours.errors + row.baseline.errors, 0);
+  lines.push(`negotiated: ${[...new Set(rows.map((row) => row.protocol))].join('; ')}; errors in all cells: ${errors}`);
+  return lines.join('\n');
+}
+
+/** One core's RSA sign/verify rate: the floor under a handshake (see handshakeFloorUs). */
+function opensslSpeed(bits: number): SignatureSpeed | undefined {
   try {
     const output = execFileSync('openssl', ['speed', '-seconds', '1', `rsa${bits}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
     const match = new RegExp(`rsa\\s+${bits} bits\\s+\\S+\\s+\\S+\\s+([\\d.]+)\\s+([\\d.]+)`).exec(output);
@@ -264,7 +372,7 @@ function opensslSpeed(bits: number): OpensslSpeed | undefined {
   }
 }
 
-function formatTable(summary: Summary, floor: OpensslSpeed | undefined): string {
+function formatTable(summary: Summary, floor: SignatureSpeed | undefined): string {
   const lines = [
     `mode       server     req/s   p50 ms   p99 ms  errors  server CPU/op   RSS warm→after (MiB)`,
     `---------  --------  ------  -------  -------  ------  -------------  --------------------`,
@@ -296,8 +404,7 @@ function formatTable(summary: Summary, floor: OpensslSpeed | undefined): string 
   const errors = MODES.flatMap((mode) => [summary[mode].ours.errors, summary[mode].baseline.errors]).reduce((a, b) => a + b, 0);
   lines.push(`errors in all cells: ${errors}; our RSS after the keep-alive run is ${((memory - 1) * 100).toFixed(1)}% vs after warm-up (target within 20%: ${verdict(Math.abs(memory - 1) <= 0.2)})`);
   if (floor !== undefined) {
-    const floorUs = 1e6 / floor.signPerSecond + 1e6 / floor.verifyPerSecond;
-    lines.push(`floor (openssl speed, one core): RSA-${settings.keySize} sign ${floor.signPerSecond.toFixed(0)}/s, verify ${floor.verifyPerSecond.toFixed(0)}/s → ${floorUs.toFixed(0)} µs of RSA per server-side mTLS handshake`);
+    lines.push(`floor (openssl speed, one core): RSA-${settings.keySize} sign ${floor.signPerSecond.toFixed(0)}/s, verify ${floor.verifyPerSecond.toFixed(0)}/s → ${handshakeFloorUs(floor).toFixed(0)} µs of RSA per server-side mTLS handshake (1 sign + 2 verifies)`);
   }
   return lines.join('\n');
 }

@@ -107,7 +107,7 @@ function caKeptReason(cert: X509Certificate, options: PkiOptions, now: Date): st
 /** A CA of another key type keeps signing (mixed chains work); say so, and how to change it. */
 function caKeyNote(cert: X509Certificate, options: PkiOptions): string {
   const [has, wanted] = [keyKind(cert.publicKey), describeKeySpec(options.key)];
-  return has === wanted ? '' : ` (its key stays ${has}; --force replaces it with ${wanted})`;
+  return has === wanted ? '' : `; its key stays ${has} (--force replaces it with ${wanted})`;
 }
 
 /** Renew 30 days before the end, or a third of the way from it for short-lived certificates. */

@@ -9,7 +9,7 @@ import { readClientConfig } from '../services/client/config.ts';
 import { exchange, type Exchange } from '../services/client/exchange.ts';
 import { readClientMaterial } from '../services/client/material.ts';
 import { readTlsMaterial } from '../services/shared/tls-material.ts';
-import { caOf, expiredSince, identity, issue, rogueCa, trustOnly, validFromIn } from './helpers/material.ts';
+import { caOf, expiredSince, identity, identityByOpenssl, issue, rogueCa, trustOnly, validFromIn } from './helpers/material.ts';
 import { startTestServer, type LogEvent, type TestServer } from './helpers/server.ts';
 
 /** Runs our client's exchange against a URL with the material in dir. */
@@ -130,12 +130,13 @@ describe('method1: every refused handshake, with the client diagnosis and the se
     const client = await readTlsMaterial(join(out, 'client'));
     const leafIssuer = { certificatePem: client.certificatePem, key: client.key };
     const mallory = { issuer: leafIssuer, commonName: 'mallory', names: 'mallory', trust: client.caPem };
+    // Our builder refuses a leaf as issuer; an attacker's openssl does not.
     // Alone, its issuer is nowhere to be found.
-    const alone = await refused(await identity(mallory));
+    const alone = await refused(await identityByOpenssl(mallory));
     assert.deepEqual(alone, { client: 'CERTIFICATE_REJECTED', server: 'unknown CA', code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' });
     // With the leaf that signed it, OpenSSL finds a chain to our CA and refuses it: that leaf is not a CA
     // (`openssl verify` says "invalid CA certificate"; Node has no name for that code).
-    const chained = await refused(await identity({ ...mallory, chain: [client.certificatePem] }));
+    const chained = await refused(await identityByOpenssl({ ...mallory, chain: [client.certificatePem] }));
     assert.deepEqual(chained, {
       client: 'CERTIFICATE_REJECTED',
       server: 'certificate chain rejected (no specific reason from OpenSSL)',

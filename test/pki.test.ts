@@ -28,7 +28,11 @@ async function snapshot(dir: string): Promise<Map<string, string>> {
 }
 
 /** A real mutual handshake on loopback with node:tls, using the files exactly as issued. */
-async function handshake(out: string, servername: string): Promise<{ clientSawServer: string; serverSawClient: string }> {
+async function handshake(
+  out: string,
+  servername: string,
+  maxVersion: tls.SecureVersion = 'TLSv1.3',
+): Promise<{ clientSawServer: string; serverSawClient: string; protocol: string | null }> {
   const read = (identity: string, file: string) => readFile(join(out, identity, file));
   const server = tls.createServer({
     cert: await read('server', 'tls.crt'),
@@ -53,6 +57,7 @@ async function handshake(out: string, servername: string): Promise<{ clientSawSe
       cert: await read('client', 'tls.crt'),
       key: await read('client', 'tls.key'),
       ca: await read('client', 'ca.crt'),
+      maxVersion,
     });
     const clientSawServer = await new Promise<string>((resolve, reject) => {
       socket.once('secureConnect', () => resolve(socket.getPeerX509Certificate()?.subject ?? 'none'));
@@ -60,8 +65,9 @@ async function handshake(out: string, servername: string): Promise<{ clientSawSe
     });
     // In TLS 1.3 the client finishes first: wait for the server's verdict before closing.
     const serverVerdict = await serverSawClient;
+    const protocol = socket.getProtocol();
     socket.destroy();
-    return { clientSawServer, serverSawClient: serverVerdict };
+    return { clientSawServer, serverSawClient: serverVerdict, protocol };
   } finally {
     server.close();
   }
@@ -472,6 +478,11 @@ describe('pki rejects bad input with one line, exit 2, and nothing written', () 
     { args: ['--method', 'method1', '--days', '1.5'], message: /--days must be a whole number of days greater than 0, not "1\.5"/ },
     { args: ['--method', 'method1', '--days', 'ten'], message: /--days must be a whole number/ },
     { args: ['--method', 'method1', '--key-size', '1024'], message: /--key-size must be one of 2048, 3072, 4096, not "1024"/ },
+    { args: ['--method', 'method1', '--key-type', 'dsa'], message: /^pki: --key-type must be one of rsa, ecdsa, ed25519, not "dsa"/ },
+    { args: ['--method', 'method1', '--key-type', 'ecdsa', '--key-size', '3072'], message: /^pki: --key-size is for RSA keys; --key-type ecdsa has no size to choose/ },
+    { args: ['--method', 'method1', '--key-type', 'ed25519', '--curve', 'P-256'], message: /^pki: --curve is for ECDSA keys, not --key-type ed25519/ },
+    { args: ['--method', 'method1', '--curve', 'P-384'], message: /^pki: --curve is for ECDSA keys, not --key-type rsa/ },
+    { args: ['--method', 'method1', '--key-type', 'ecdsa', '--curve', 'P-521'], message: /^pki: --curve must be one of P-256, P-384, not "P-521"/ },
     { args: ['--method', 'method1', '--server-names', 'server,bad_name'], message: /--server-names: "bad_name" is neither a valid DNS name nor an IP address/ },
     { args: ['--method', 'method1', '--server-names', '300.1.1.1'], message: /--server-names: "300\.1\.1\.1" is neither/ },
     { args: ['--method', 'method1', '--client-names', ''], message: /--client-names: the list of names is empty/ },
@@ -542,5 +553,128 @@ describe('pki rejects bad input with one line, exit 2, and nothing written', () 
     assert.equal(result.code, 2, result.stderr);
     assert.match(result.stderr, /^pki: --out .*locked\/out: .*locked is not writable \(EACCES\)/);
     assert.deepEqual(await readdir(locked), []);
+  });
+});
+
+describe('pki --key-type: every key type from the same PKI, judged by outside oracles', () => {
+  const kinds = [
+    { args: ['--key-type', 'ecdsa'], label: 'ECDSA P-256', text: [/Signature Algorithm: ecdsa-with-SHA256/, /NIST CURVE: P-256/] },
+    { args: ['--key-type', 'ecdsa', '--curve', 'P-384'], label: 'ECDSA P-384', text: [/Signature Algorithm: ecdsa-with-SHA384/, /NIST CURVE: P-384/] },
+    { args: ['--key-type', 'ed25519'], label: 'Ed25519', text: [/Signature Algorithm: ED25519/, /Public Key Algorithm: ED25519/] },
+    { args: ['--key-type', 'rsa', '--key-size', '3072'], label: 'RSA-3072', text: [/Signature Algorithm: sha256WithRSAEncryption/, /Public-Key: \(3072 bit\)/] },
+  ];
+  for (const kind of kinds) {
+    describe(`method1 ${kind.args.join(' ')}`, () => {
+      let out: string;
+      let report: string;
+      before(async () => {
+        out = join(await temporaryDirectory(), 'out');
+        const result = await runPkiCommand('--method', 'method1', '--out', out, ...kind.args);
+        assert.equal(result.code, 0, result.stderr);
+        report = result.stdout;
+      });
+
+      it(`says ${kind.label} and shows it in openssl x509 -text for the CA and both leaves`, async () => {
+        assert.match(report.split('\n')[0] ?? '', new RegExp(`^method1 → .* \\(${kind.label}, CA 365 days, leaves 90 days\\)$`));
+        for (const file of [join(out, 'ca', 'ca.crt'), join(out, 'server', 'tls.crt'), join(out, 'client', 'tls.crt')]) {
+          const text = (await openssl('x509', '-in', file, '-noout', '-text')).stdout;
+          for (const expected of kind.text) assert.match(text, expected, file);
+          const keyUsage = kind.label.startsWith('RSA') ? 'Digital Signature, Key Encipherment' : 'Digital Signature\n';
+          if (!file.endsWith('ca.crt')) assert.ok(text.includes(`X509v3 Key Usage: critical\n                ${keyUsage}`), text);
+        }
+      });
+
+      it('passes openssl verify -x509_strict for each purpose and fails it for the other', async () => {
+        const verify = (purpose: string, identity: string) =>
+          openssl('verify', '-x509_strict', '-CAfile', join(out, 'ca', 'ca.crt'), '-purpose', purpose, join(out, identity, 'tls.crt'));
+        for (const [purpose, identity] of [['sslserver', 'server'], ['sslclient', 'client']]) {
+          const result = await verify(purpose as string, identity as string);
+          assert.equal(result.code, 0, `${identity}: ${result.stdout}${result.stderr}`);
+        }
+        for (const [purpose, identity] of [['sslserver', 'client'], ['sslclient', 'server']]) {
+          const result = await verify(purpose as string, identity as string);
+          assert.equal(result.code, 2);
+          assert.match(result.stdout + result.stderr, /error 26 at 0 depth lookup: unsuitable certificate purpose/);
+        }
+      });
+
+      for (const version of ['TLSv1.3', 'TLSv1.2'] as const) {
+        it(`completes a real mutual handshake with node:tls over ${version}`, async () => {
+          const seen = await handshake(out, 'localhost', version);
+          assert.equal(seen.protocol, version);
+          assert.equal(seen.clientSawServer.trim(), 'CN=server');
+          assert.equal(seen.serverSawClient.trim(), 'CN=client');
+        });
+      }
+
+      it('keeps everything on a rerun with the same key type', async () => {
+        const before = await snapshot(out);
+        const result = await runPkiCommand('--method', 'method1', '--out', out, ...kind.args);
+        assert.match(result.stdout, /Nothing changed/);
+        assert.deepEqual(await snapshot(out), before);
+      });
+    });
+  }
+
+  for (const keyType of ['ecdsa', 'ed25519']) {
+    it(`method2 --key-type ${keyType}: the shared self-signed certificate shakes hands (TLS 1.3 and 1.2)`, async () => {
+      const out = join(await temporaryDirectory(), 'out');
+      const result = await runPkiCommand('--method', 'method2', '--out', out, '--key-type', keyType);
+      assert.equal(result.code, 0, result.stderr);
+      const file = join(out, 'server', 'tls.crt');
+      for (const purpose of ['sslserver', 'sslclient']) {
+        assert.equal((await openssl('verify', '-x509_strict', '-CAfile', file, '-purpose', purpose, file)).code, 0, purpose);
+      }
+      for (const version of ['TLSv1.3', 'TLSv1.2'] as const) assert.equal((await handshake(out, 'localhost', version)).protocol, version);
+    });
+  }
+});
+
+describe('pki reruns with another key type: the leaves are re-issued and the report says why', () => {
+  it('rsa → ecdsa re-issues both leaves under the kept RSA CA (a mixed chain that verifies and shakes hands)', async () => {
+    const out = join(await temporaryDirectory(), 'out');
+    await runPkiCommand('--method', 'method1', '--out', out);
+    const caBefore = await readFile(join(out, 'ca', 'ca.key'), 'utf8');
+    const result = await runPkiCommand('--method', 'method1', '--out', out, '--key-type', 'ecdsa');
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /ca +reused +\(existing CA kept; its key stays RSA-2048 \(--force replaces it with ECDSA P-256\)\)/);
+    assert.match(result.stdout, /server +issued +\(its key is RSA-2048, not ECDSA P-256\)/);
+    assert.match(result.stdout, /client +issued +\(its key is RSA-2048, not ECDSA P-256\)/);
+    assert.equal(await readFile(join(out, 'ca', 'ca.key'), 'utf8'), caBefore, 'the CA key is never replaced without --force');
+    const text = (await openssl('x509', '-in', join(out, 'server', 'tls.crt'), '-noout', '-text')).stdout;
+    assert.match(text, /Signature Algorithm: sha256WithRSAEncryption/, 'signed by the RSA CA');
+    assert.match(text, /NIST CURVE: P-256/, 'an ECDSA key');
+    const verified = await openssl('verify', '-x509_strict', '-CAfile', join(out, 'ca', 'ca.crt'), '-purpose', 'sslserver', join(out, 'server', 'tls.crt'));
+    assert.equal(verified.code, 0, verified.stderr);
+    assert.equal((await handshake(out, 'localhost')).serverSawClient.trim(), 'CN=client');
+  });
+
+  it('ecdsa CA → rsa leaves: an RSA leaf under an ECDSA CA, the reverse mixed chain', async () => {
+    const out = join(await temporaryDirectory(), 'out');
+    await runPkiCommand('--method', 'method1', '--out', out, '--key-type', 'ecdsa');
+    const result = await runPkiCommand('--method', 'method1', '--out', out, '--key-type', 'rsa');
+    assert.match(result.stdout, /client +issued +\(its key is ECDSA P-256, not RSA-2048\)/);
+    const text = (await openssl('x509', '-in', join(out, 'client', 'tls.crt'), '-noout', '-text')).stdout;
+    assert.match(text, /Signature Algorithm: ecdsa-with-SHA256/);
+    assert.match(text, /Public-Key: \(2048 bit\)/);
+    const verified = await openssl('verify', '-x509_strict', '-CAfile', join(out, 'ca', 'ca.crt'), '-purpose', 'sslclient', join(out, 'client', 'tls.crt'));
+    assert.equal(verified.code, 0, verified.stderr);
+    for (const version of ['TLSv1.3', 'TLSv1.2'] as const) assert.equal((await handshake(out, 'localhost', version)).protocol, version);
+  });
+
+  it('--force with another key type replaces the CA too', async () => {
+    const out = join(await temporaryDirectory(), 'out');
+    await runPkiCommand('--method', 'method1', '--out', out);
+    const result = await runPkiCommand('--method', 'method1', '--out', out, '--key-type', 'ed25519', '--force');
+    assert.match(result.stdout, /ca +issued +\(--force: new CA\)/);
+    assert.match((await openssl('x509', '-in', join(out, 'ca', 'ca.crt'), '-noout', '-text')).stdout, /Public Key Algorithm: ED25519/);
+  });
+
+  it('method2 rsa → ed25519 re-issues the shared certificate and says why', async () => {
+    const out = join(await temporaryDirectory(), 'out');
+    await runPkiCommand('--method', 'method2', '--out', out);
+    const result = await runPkiCommand('--method', 'method2', '--out', out, '--key-type', 'ed25519');
+    assert.match(result.stdout, /server +issued +\(its key is RSA-2048, not Ed25519\)/);
+    assert.equal((await cert(join(out, 'client', 'tls.crt'))).publicKey.asymmetricKeyType, 'ed25519');
   });
 });

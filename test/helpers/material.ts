@@ -1,4 +1,4 @@
-import { createPrivateKey } from 'node:crypto';
+import { createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createCaCertificate, createCsr, issueFromCsr, type Issuer, type Profile, type Validity } from '../../pki/certificates.ts';
@@ -6,7 +6,7 @@ import { runPki } from '../../pki/issue.ts';
 import { generateKey, privateKeyToPem } from '../../pki/keys.ts';
 import { parsePkiOptions } from '../../pki/options.ts';
 import { parseSubjectNames } from '../../services/shared/names.ts';
-import { temporaryDirectory } from './processes.ts';
+import { openssl, temporaryDirectory } from './processes.ts';
 
 const DAY = 86_400_000;
 
@@ -56,6 +56,37 @@ export async function identity(spec: IdentitySpec): Promise<string> {
     names,
   });
   await writeFile(join(dir, 'tls.crt'), [certificatePem, ...(spec.chain ?? [])].join(''));
+  await writeFile(join(dir, 'tls.key'), privateKeyToPem(key), { mode: 0o600 });
+  await writeFile(join(dir, 'ca.crt'), spec.trust ?? spec.issuer.certificatePem);
+  return dir;
+}
+
+/**
+ * The same folder, but signed by the openssl CLI, which signs what our builder
+ * refuses to (a leaf as the issuer, a 1024-bit key), as an attacker's tools
+ * would. Validity: 30 days from now.
+ */
+export async function identityByOpenssl(spec: Omit<IdentitySpec, 'validity'> & { key?: KeyObject }): Promise<string> {
+  const dir = await temporaryDirectory('mtls-identity-');
+  const work = await temporaryDirectory('mtls-openssl-');
+  const key = spec.key ?? (await generateKey({ type: 'rsa' }));
+  const file = (name: string) => join(work, name);
+  await writeFile(file('leaf.key'), privateKeyToPem(key), { mode: 0o600 });
+  await writeFile(file('issuer.crt'), spec.issuer.certificatePem);
+  await writeFile(file('issuer.key'), privateKeyToPem(spec.issuer.key), { mode: 0o600 });
+  const eku = (spec.profile ?? 'client') === 'server' ? 'serverAuth' : 'clientAuth';
+  const san = parseSubjectNames(spec.names ?? 'client').map((name) => `${name.type === 'dns' ? 'DNS' : 'IP'}:${name.value}`).join(',');
+  await writeFile(file('leaf.ext'), `basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=${eku}\nsubjectAltName=${san}\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n`);
+  const digest = spec.issuer.key.asymmetricKeyType === 'ed25519' ? [] : ['-sha256'];
+  for (const args of [
+    ['req', '-new', '-key', file('leaf.key'), '-subj', `/CN=${spec.commonName ?? 'client'}`, '-out', file('leaf.csr')],
+    ['x509', '-req', '-in', file('leaf.csr'), '-CA', file('issuer.crt'), '-CAkey', file('issuer.key'), '-set_serial', `0x${randomBytes(8).toString('hex')}`,
+      '-days', '30', ...digest, '-extfile', file('leaf.ext'), '-out', file('leaf.crt')],
+  ]) {
+    const result = await openssl(...args);
+    if (result.code !== 0) throw new Error(`openssl ${args[0]}: ${result.stderr}`);
+  }
+  await writeFile(join(dir, 'tls.crt'), [await readFile(file('leaf.crt'), 'utf8'), ...(spec.chain ?? [])].join(''));
   await writeFile(join(dir, 'tls.key'), privateKeyToPem(key), { mode: 0o600 });
   await writeFile(join(dir, 'ca.crt'), spec.trust ?? spec.issuer.certificatePem);
   return dir;
