@@ -20,7 +20,7 @@ test: ## type-check, then every test (unit, loopback TLS, containers)
 	npm test
 
 test-containers: ## only the container tests (builds the images, runs every profile)
-	node --test --test-concurrency=1 test/containers.test.ts test/containers-key-types.test.ts test/failures.test.ts
+	node --test --test-concurrency=1 test/containers.test.ts test/containers-key-types.test.ts test/failures.test.ts test/lifecycle.test.ts
 
 typecheck: ## tsc --noEmit over the whole project
 	npm run -s typecheck
