@@ -149,6 +149,32 @@ describe('the client in loop mode', () => {
     assert.equal(handshakes, final.ok);
   });
 
+  it('once its certificate expired with no successor: no session made with it is resumed; every request is a full handshake, refused', async () => {
+    const clientVolume = await temporaryDirectory('loop-client-');
+    const now = Date.now();
+    await rotate(clientVolume, { ...clientSpec(issuer), validity: { notBefore: new Date(now - 1000), notAfter: new Date(now + 6000) } });
+    const accepted: { resumed: boolean; at: number }[] = [];
+    const onConnection = (socket: TLSSocket) => accepted.push({ resumed: socket.isSessionReused(), at: Date.now() });
+    server.server.on('secureConnection', onConnection);
+    const loop = startLoop(clientVolume, server.url(), { REQUEST_RATE: '20' });
+    let code: number | null;
+    let expiredAt = 0;
+    try {
+      await loop.waitFor((event) => isTraffic(event) && (event['resumedSessions'] as number) > 0);
+      // Without the client's own check, the expiry shows only as a time: the certificate's.
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, now + 6000 - Date.now())));
+      expiredAt = Date.now();
+      await loop.waitFor((event) => loop.events.filter((e) => e.event === 'request_failed').length >= 10 && event.event === 'request_failed');
+    } finally {
+      code = await loop.stop();
+      server.server.off('secureConnection', onConnection);
+    }
+    assert.equal(code, 1);
+    assert.deepEqual(accepted.filter((c) => c.resumed && c.at > expiredAt), []);
+    const failures = loop.events.filter((e) => e.event === 'request_failed' && Date.parse(String(e['time'])) > expiredAt);
+    assert.ok(failures.every((e) => e['code'] === 'CERTIFICATE_REJECTED'), JSON.stringify(failures[0]));
+  });
+
   it('prints one JSON line per failed request, and exits 1 on SIGTERM when any failed', async () => {
     const clientVolume = await temporaryDirectory('loop-client-');
     await rotate(clientVolume, clientSpec(await rogueCa()));

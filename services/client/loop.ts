@@ -30,6 +30,8 @@ interface Generation {
   retireTimer: NodeJS.Timeout | undefined;
   /** The server certificate of this generation's latest full handshake: what its resumed sessions were made with. */
   lastServerCertificate: X509Certificate | undefined;
+  /** Opened for a certificate that had already expired: not to be replaced again for that reason. */
+  expiredOnce: boolean;
 }
 
 function openGeneration(material: TlsMaterial): Generation {
@@ -45,6 +47,7 @@ function openGeneration(material: TlsMaterial): Generation {
     retired: false,
     retireTimer: undefined,
     lastServerCertificate: undefined,
+    expiredOnce: false,
   };
   const agent = generation.agents['kept-alive'];
   const keep = agent.keepSocketAlive.bind(agent);
@@ -122,7 +125,20 @@ export async function runLoop(config: ClientConfig, loop: LoopConfig, emit: Emit
     },
   });
 
+  // Our certificate expired and no new one came: drop every connection and TLS session made
+  // with it, so that each request is a full handshake the server judges anew (an old session
+  // would still resume on a server that does not check), and fails honestly.
+  const dropExpired = () => {
+    const stale = current;
+    if (stale.expiredOnce || Date.now() < stale.material.certificate.validToDate.getTime()) return;
+    current = openGeneration(stale.material);
+    current.expiredOnce = true;
+    emit('certificate_expired', { ...describe(stale.material), action: 'closed its connections and sessions; waiting for new material' });
+    retire(stale, config.timeoutMs + 100);
+  };
+
   const send = async (kind: ConnectionKind) => {
+    dropExpired();
     const generation = current;
     generation.inFlight++;
     let serverSerial: string | undefined;
