@@ -1,10 +1,9 @@
 import Koa from 'koa';
 import type { TLSSocket } from 'node:tls';
 import type { Log } from '../server/log.ts';
-import type { ParsedCsr } from '../shared/x509.ts';
 import { readJsonObject } from './body.ts';
 import type { CaContext } from './context.ts';
-import { requested } from './csr-input.ts';
+import { requested, type CsrInput } from './csr-input.ts';
 import type { CertificateRecord } from './database.ts';
 import { enroll } from './enroll.ts';
 import { Refusal } from './errors.ts';
@@ -25,17 +24,17 @@ const ROUTES: Record<string, { method: 'GET' | 'POST'; handle: Route }> = {
   '/enroll': {
     method: 'POST',
     handle: async (ctx, context, log) => {
-      const { response, issued, csr } = enroll(context, await readJsonObject(ctx));
+      const { response, issued, input } = enroll(context, await readJsonObject(ctx));
       answerIssued(ctx, response);
-      logIssued(log, ctx, issued, csr);
+      logIssued(log, ctx, issued, input);
     },
   },
   '/renew': {
     method: 'POST',
     handle: async (ctx, context, log) => {
-      const { response, issued, csr, presented } = renew(context, ctx.socket as TLSSocket, await readJsonObject(ctx));
+      const { response, issued, input, presented } = renew(context, ctx.socket as TLSSocket, await readJsonObject(ctx));
       answerIssued(ctx, response);
-      logIssued(log, ctx, issued, csr, presented);
+      logIssued(log, ctx, issued, input, presented);
     },
   },
 };
@@ -70,7 +69,7 @@ function answerIssued(ctx: Koa.Context, response: object): void {
   ctx.body = response;
 }
 
-function logIssued(log: Log, ctx: Koa.Context, issued: IssuedCertificate, csr: ParsedCsr, presented?: CertificateRecord): void {
+function logIssued(log: Log, ctx: Koa.Context, issued: IssuedCertificate, input: CsrInput, presented?: CertificateRecord): void {
   const { record } = issued;
   log.info('issued', {
     via: record.issuedVia,
@@ -81,7 +80,7 @@ function logIssued(log: Log, ctx: Koa.Context, issued: IssuedCertificate, csr: P
     notAfter: record.notAfter,
     keyFingerprint256: record.keyFingerprint256,
     ...(presented === undefined ? {} : { renewedFrom: presented.serial }),
-    requested: requested(csr),
+    requested: requested(input.csr),
     remote: ctx.socket.remoteAddress,
   });
 }

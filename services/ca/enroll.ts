@@ -1,10 +1,8 @@
-import type { ParsedCsr } from '../shared/x509.ts';
 import type { CaContext, IssuedResponse } from './context.ts';
 import type { TokenRecord } from './database.ts';
-import { csrFrom, requested } from './csr-input.ts';
+import { csrFrom, refuseKnownKey, type CsrInput } from './csr-input.ts';
 import { Refusal } from './errors.ts';
-import { keyFingerprint256 } from '../shared/key-fingerprint.ts';
-import { signLeaf, type IssuedCertificate } from './issuance.ts';
+import { responseOf, signLeaf, type IssuedCertificate } from './issuance.ts';
 import { hashToken, isWellFormedToken } from './tokens.ts';
 
 /**
@@ -12,19 +10,19 @@ import { hashToken, isWellFormedToken } from './tokens.ts';
  * identity and role the token was minted for, whatever the CSR names. Every
  * check runs before the token is spent, so a bad CSR does not burn it.
  */
-export function enroll(context: CaContext, body: Record<string, unknown>): { response: IssuedResponse; issued: IssuedCertificate; csr: ParsedCsr } {
+export function enroll(context: CaContext, body: Record<string, unknown>): { response: IssuedResponse; issued: IssuedCertificate; input: CsrInput } {
   const now = context.now();
   const token = tokenOf(context, body, now);
-  const csr = csrFrom(body);
-  refuseKnownKey(context, csr, token.identity);
+  const input = csrFrom(body);
+  refuseKnownKey(context.db, input, token.identity);
   const issued = context.db.transaction(() => {
     // The same token in two requests at once: only one UPDATE finds it unused.
     if (!context.db.spendToken(token.hash, now)) throw new Refusal('TOKEN_USED', 'this enrollment token was already used', { identity: token.identity });
-    const leaf = signLeaf(context.authority, context.certTtlMs, { identity: token.identity, role: token.role, publicKey: csr.publicKey, via: 'enroll' }, now);
+    const leaf = signLeaf(context.authority, context.certTtlMs, { identity: token.identity, role: token.role, request: input, via: 'enroll' }, now);
     context.db.insertCertificate(leaf.record);
     return leaf;
   });
-  return { response: responseOf(context, issued), issued, csr };
+  return { response: responseOf(context, issued), issued, input };
 }
 
 function tokenOf(context: CaContext, body: Record<string, unknown>, now: Date): TokenRecord {
@@ -41,21 +39,4 @@ function tokenOf(context: CaContext, body: Record<string, unknown>, now: Date): 
     throw new Refusal('TOKEN_WRONG_ROLE', `this token enrolls a ${record.role}, not a ${String(role)}`, { ...who, askedRole: String(role) });
   }
   return record;
-}
-
-/** Every certificate gets a key never certified before: a key that leaked with an old certificate stays dead. */
-export function refuseKnownKey(context: CaContext, csr: ParsedCsr, identity: string): void {
-  if (context.db.keyCertified(keyFingerprint256(csr.publicKey))) {
-    throw new Refusal('KEY_REUSED', 'the CSR carries a public key this CA has already certified: generate a new key', { identity, requested: requested(csr) });
-  }
-}
-
-export function responseOf(context: CaContext, issued: IssuedCertificate): IssuedResponse {
-  return {
-    certificate: issued.pem,
-    ca: context.authority.certificatePem,
-    serial: issued.record.serial,
-    notBefore: issued.record.notBefore,
-    notAfter: issued.record.notAfter,
-  };
 }

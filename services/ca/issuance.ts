@@ -1,8 +1,9 @@
-import { X509Certificate, type KeyObject } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { issueCertificate } from '../shared/x509.ts';
 import type { Authority } from './authority.ts';
+import type { CaContext, IssuedResponse } from './context.ts';
+import type { CsrInput } from './csr-input.ts';
 import type { CertificateRecord, IssuedVia } from './database.ts';
-import { keyFingerprint256 } from '../shared/key-fingerprint.ts';
 import { profileOf, type CaRole } from './roles.ts';
 
 // Backdated a little, for peers whose clocks lag a few seconds behind ours.
@@ -12,7 +13,8 @@ const BACKDATE_MS = 5000;
 export interface Issuance {
   identity: string;
   role: CaRole;
-  publicKey: KeyObject;
+  /** The verified CSR: its key is the only thing it decides. */
+  request: CsrInput;
   via: IssuedVia;
   renewedFrom?: string;
 }
@@ -33,7 +35,7 @@ export function signLeaf(authority: Authority, ttlMs: number, issuance: Issuance
     profile: profileOf(issuance.role),
     commonName: issuance.identity,
     names: [{ type: 'dns', value: issuance.identity }],
-    publicKey: issuance.publicKey,
+    publicKey: issuance.request.csr.publicKey,
     issuer: authority,
     ...leafValidity(now, ttlMs, authority.certificate.validToDate),
   });
@@ -53,11 +55,21 @@ function recordOf(certificate: X509Certificate, issuance: Issuance, now: Date): 
     role: issuance.role,
     notBefore: certificate.validFromDate.toISOString(),
     notAfter: certificate.validToDate.toISOString(),
-    keyFingerprint256: keyFingerprint256(issuance.publicKey),
+    keyFingerprint256: issuance.request.keyFingerprint256,
     fingerprint256: certificate.fingerprint256,
     status: 'issued',
     issuedAt: now.toISOString(),
     issuedVia: issuance.via,
     renewedFrom: issuance.renewedFrom ?? null,
+  };
+}
+
+export function responseOf(context: CaContext, issued: IssuedCertificate): IssuedResponse {
+  return {
+    certificate: issued.pem,
+    ca: context.authority.certificatePem,
+    serial: issued.record.serial,
+    notBefore: issued.record.notBefore,
+    notAfter: issued.record.notAfter,
   };
 }

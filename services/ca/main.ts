@@ -43,7 +43,7 @@ try {
   const message = known ? (error as Error).message : `failed: ${String((error as Error)?.stack ?? error)}`;
   log.error('failed', { command: command ?? null, message });
   log.flush();
-  console.error(`ca: ${message}${error instanceof ConfigError ? `\n${USAGE}` : ''}`);
+  console.error(`ca: ${message}${error instanceof ConfigError ? ' (see "help")' : ''}`);
 }
 
 function noArguments(name: string, rest: readonly string[]): void {

@@ -1,14 +1,11 @@
 import type { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import { isIssuedBy } from '../shared/tls-material.ts';
-import type { ParsedCsr } from '../shared/x509.ts';
 import type { CaContext, IssuedResponse } from './context.ts';
 import type { CertificateRecord } from './database.ts';
-import { csrFrom } from './csr-input.ts';
-import { refuseKnownKey, responseOf } from './enroll.ts';
+import { csrFrom, refuseKnownKey, type CsrInput } from './csr-input.ts';
 import { Refusal } from './errors.ts';
-import { keyFingerprint256 } from '../shared/key-fingerprint.ts';
-import { signLeaf, type IssuedCertificate } from './issuance.ts';
+import { responseOf, signLeaf, type IssuedCertificate } from './issuance.ts';
 
 // The handshake checks a client certificate for clientAuth; a server renewing
 // with its serverAuth certificate fails only that check, which is not ours.
@@ -19,26 +16,26 @@ const ACCEPTED_HANDSHAKE_ERRORS = ['INVALID_PURPOSE'];
  * checked that it holds the key) and sends a CSR for a new key. The new
  * certificate is for the identity and role on record for the presented one.
  */
-export function renew(context: CaContext, socket: TLSSocket, body: Record<string, unknown>): { response: IssuedResponse; issued: IssuedCertificate; csr: ParsedCsr; presented: CertificateRecord } {
+export function renew(context: CaContext, socket: TLSSocket, body: Record<string, unknown>): { response: IssuedResponse; issued: IssuedCertificate; input: CsrInput; presented: CertificateRecord } {
   const now = context.now();
   const presented = presentedCertificate(context, socket, now);
-  const csr = csrFrom(body);
-  if (keyFingerprint256(csr.publicKey) === presented.keyFingerprint256) {
+  const input = csrFrom(body);
+  if (input.keyFingerprint256 === presented.keyFingerprint256) {
     throw new Refusal('KEY_REUSED', 'the CSR carries the key of the certificate being renewed: a renewal needs a new key', { identity: presented.identity });
   }
-  refuseKnownKey(context, csr, presented.identity);
+  refuseKnownKey(context.db, input, presented.identity);
   const issued = context.db.transaction(() => {
     const leaf = signLeaf(
       context.authority,
       context.certTtlMs,
-      { identity: presented.identity, role: presented.role, publicKey: csr.publicKey, via: 'renew', renewedFrom: presented.serial },
+      { identity: presented.identity, role: presented.role, request: input, via: 'renew', renewedFrom: presented.serial },
       now,
     );
     context.db.insertCertificate(leaf.record);
     context.db.markSuperseded(presented.serial);
     return leaf;
   });
-  return { response: responseOf(context, issued), issued, csr, presented };
+  return { response: responseOf(context, issued), issued, input, presented };
 }
 
 /**

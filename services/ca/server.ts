@@ -1,3 +1,4 @@
+import { constants } from 'node:crypto';
 import https from 'node:https';
 import type Koa from 'koa';
 import type { Log } from '../server/log.ts';
@@ -17,6 +18,9 @@ export interface CaServer {
  * The CA asks every client for a certificate but lets the handshake finish
  * without one: /enroll callers have none yet. /renew checks the certificate
  * itself and answers with a reason, which a refused handshake could not give.
+ * No session tickets: a resumed session would carry the certificate of the
+ * original handshake, even one that has expired since; every renewal brings
+ * a new certificate anyway, so nothing would resume.
  */
 function tlsOptions(pair: KeyPair, caPem: string): https.ServerOptions {
   return {
@@ -26,6 +30,7 @@ function tlsOptions(pair: KeyPair, caPem: string): https.ServerOptions {
     requestCert: true,
     rejectUnauthorized: false,
     minVersion: 'TLSv1.2',
+    secureOptions: constants.SSL_OP_NO_TICKET,
   };
 }
 

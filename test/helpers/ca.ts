@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import { X509Certificate, type KeyObject } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import https from 'node:https';
@@ -9,7 +10,7 @@ import { runInit } from '../../services/ca/init.ts';
 import { startCa, type RunningCa } from '../../services/ca/serve.ts';
 import { createCsr, generateKey } from '../../services/shared/x509.ts';
 import { memoryLog } from './server.ts';
-import { openssl, temporaryDirectory } from './processes.ts';
+import { openssl, ROOT, run, spawn, temporaryDirectory, type RunResult } from './processes.ts';
 
 export interface TestCa extends RunningCa {
   dir: string;
@@ -42,6 +43,12 @@ export async function startTestCa(env: NodeJS.ProcessEnv = {}): Promise<TestCa> 
   };
 }
 
+/** Where a CA answers, and the certificate to trust it by. */
+export interface CaEndpoint {
+  port: number;
+  caPem: string;
+}
+
 export interface Reply {
   status: number;
   headers: Record<string, string | string[] | undefined>;
@@ -66,7 +73,7 @@ export interface CallOptions {
 }
 
 /** One HTTPS request to the CA, trusting only its CA certificate (as an agent does). */
-export function call(ca: { port: number; caPem: string }, path: string, options: CallOptions = {}): Promise<Reply> {
+export function call(ca: CaEndpoint, path: string, options: CallOptions = {}): Promise<Reply> {
   const { method = options.body === undefined ? 'GET' : 'POST', body, contentType = 'application/json' } = options;
   const payload = body === undefined ? undefined : typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
   return new Promise((resolve, reject) => {
@@ -134,7 +141,7 @@ export interface Enrolled {
 }
 
 /** Enrolls with a fresh key; the CA must answer 201. */
-export async function enrollWith(ca: TestCa, token: string, commonName = 'client', extra: Record<string, unknown> = {}): Promise<Enrolled> {
+export async function enrollWith(ca: CaEndpoint, token: string, commonName = 'client', extra: Record<string, unknown> = {}): Promise<Enrolled> {
   const key = await newKey();
   const reply = await call(ca, '/enroll', { body: { token, csr: csrFor(key, commonName), ...extra } });
   if (reply.status !== 201) throw new Error(`enroll answered ${reply.status}: ${reply.text}`);
@@ -144,7 +151,7 @@ export async function enrollWith(ca: TestCa, token: string, commonName = 'client
 
 /** Renews `current` with a fresh key (or the one given); returns the reply whatever its status. */
 export async function renewWith(
-  ca: TestCa,
+  ca: CaEndpoint,
   current: { certificatePem: string; key: KeyObject },
   options: { commonName?: string; key?: KeyObject; agent?: https.Agent } = {},
 ): Promise<{ reply: Reply; key: KeyObject }> {
@@ -167,4 +174,61 @@ export async function opensslText(ca: TestCa, certificatePem: string): Promise<s
   const file = join(ca.dir, `text-${Math.random().toString(36).slice(2)}.pem`);
   await writeFile(file, certificatePem);
   return (await openssl('x509', '-in', file, '-noout', '-text')).stdout;
+}
+
+export const CA_MAIN = join(ROOT, 'services/ca/main.ts');
+
+/** `node services/ca/main.ts ARGS` to completion, with CA_DIR and the rest of `env`. */
+export function runCaCommand(env: NodeJS.ProcessEnv, ...args: string[]): Promise<RunResult> {
+  return run(process.execPath, [CA_MAIN, ...args], { env: { ...process.env, ...env } });
+}
+
+/** The JSON lines a CA command printed. */
+export function jsonLines(stdout: string): Record<string, unknown>[] {
+  return stdout
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+export interface CaProcess {
+  child: ChildProcess;
+  port: number;
+  listening: Record<string, unknown>;
+  /** SIGTERM, then the exit code and everything it printed. */
+  stop(): Promise<{ code: number | null; lines: Record<string, unknown>[] }>;
+}
+
+/** `serve` as a real process on an ephemeral loopback port; resolves once it logs `listening`. */
+export async function serveProcess(env: NodeJS.ProcessEnv): Promise<CaProcess> {
+  const child = spawn(process.execPath, [CA_MAIN, 'serve'], {
+    cwd: ROOT,
+    env: { ...process.env, CA_PORT: '0', CA_HOST: '127.0.0.1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const listening = await new Promise<Record<string, unknown>>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`serve did not log "listening" in 15 s: ${stdout}`)), 15_000);
+    const look = () => {
+      const event = jsonLines(stdout.slice(0, stdout.lastIndexOf('\n') + 1)).find((line) => line['event'] === 'listening');
+      if (event === undefined) return;
+      clearTimeout(timer);
+      child.stdout?.off('data', look);
+      resolve(event);
+    };
+    child.stdout?.on('data', look);
+    void exited.then((code) => reject(new Error(`serve exited ${code} before listening: ${stdout}`)));
+  });
+  return {
+    child,
+    listening,
+    port: Number(new URL(String(listening['url'])).port),
+    async stop() {
+      child.kill('SIGTERM');
+      const code = await exited;
+      return { code, lines: jsonLines(stdout) };
+    },
+  };
 }
