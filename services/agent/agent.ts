@@ -74,8 +74,7 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps, signal: Abo
         message: (error as Error).message,
         attempt: failures,
         retryInMs: delay,
-        ...(usable === undefined ? {} : { serial: usable.certificate.serialNumber, notAfter: usable.certificate.validTo, timeLeftMs: Math.max(0, timeLeftMs) }),
-        ...(usable === undefined ? {} : { keeping: 'the current certificate, until it expires' }),
+        ...(usable === undefined ? {} : stillHeld(usable.certificate, timeLeftMs)),
       });
       await deps.sleep(delay, signal);
     }
@@ -124,6 +123,16 @@ async function readToken(bootstrapDir: string): Promise<string> {
 
 function isExpectedFailure(error: unknown): boolean {
   return error instanceof CaError || error instanceof IssuedCertificateError || error instanceof TlsMaterialError;
+}
+
+/** What a failed renewal leaves in place, and for how long. */
+function stillHeld(certificate: X509Certificate, timeLeftMs: number): Record<string, unknown> {
+  return {
+    serial: certificate.serialNumber,
+    notAfter: certificate.validToDate.toISOString(),
+    timeLeftMs: Math.max(0, timeLeftMs),
+    keeping: 'the current certificate, until it expires',
+  };
 }
 
 function validity(certificate: X509Certificate): { notBefore: Date; notAfter: Date } {
