@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { createPrivateKey } from 'node:crypto';
 import { after, before, it } from 'node:test';
-import { command, compose, composeContainerId, describeWithDocker, FIND_BYTES_SCRIPT, logsOf, uniqueName } from './helpers/docker.ts';
+import { command, compose, composeContainerId, describeWithDocker, FIND_BYTES_SCRIPT, inspect, logsOf, processUids, uniqueName } from './helpers/docker.ts';
 import { parseEvents, type Event } from './helpers/events.ts';
 
 const TTL_SECONDS = 15;
@@ -85,6 +85,27 @@ await describeWithDocker('the lifecycle profile', () => {
     }
   });
 
+  it('hardened like every other container: uid 1000, read-only root filesystem, no capabilities, no privilege gain, an init', async () => {
+    const entries: Record<string, string> = {
+      ca: 'services/ca/main.ts serve',
+      'server-agent': 'services/agent/main.ts',
+      'client-agent': 'services/agent/main.ts',
+      'server-lifecycle': 'services/server/main.ts',
+      'client-lifecycle': 'services/client/main.ts',
+    };
+    for (const [service, entry] of Object.entries(entries)) {
+      const { HostConfig } = await inspect(await id(service));
+      assert.equal(HostConfig.ReadonlyRootfs, true, service);
+      assert.deepEqual(HostConfig.CapDrop, ['ALL'], service);
+      assert.deepEqual(HostConfig.SecurityOpt, ['no-new-privileges:true'], service);
+      assert.equal(HostConfig.Init, true, service);
+      assert.deepEqual(
+        (await processUids(await id(service))).map(({ uid, command }) => `${uid} ${command}`),
+        [`1000 /sbin/docker-init -- node ${entry}`, `1000 node ${entry}`],
+      );
+    }
+  });
+
   it('a CA outage shorter than the time left: renewals fail and are retried while certificates stay, then resume', async () => {
     const timeLeft = async (agent: string) => Date.parse(String((await rotations(agent)).at(-1)?.['notAfter'])) - Date.now();
     // Stop the CA while both certificates have two thirds of their lifetime ahead (both just renewed);
@@ -155,6 +176,13 @@ await describeWithDocker('the lifecycle profile', () => {
     const tally = (kind: string) => (final[kind] as { ok: number; failed: number });
     assert.ok(tally('newConnections').ok > 0 && tally('keptAlive').ok > 0, JSON.stringify(final));
     assert.ok((final['reloads'] as number) >= 3);
+    // SIGTERM stops the agents cleanly (exit 0), in the middle of a wait, without Docker's SIGKILL.
+    const agentsStopped = await lifecycle('stop', 'server-agent', 'client-agent');
+    assert.equal(agentsStopped.code, 0, agentsStopped.stderr);
+    for (const agent of ['server-agent', 'client-agent']) {
+      assert.equal((await inspect(await id(agent))).State.ExitCode, 0, agent);
+      assert.equal((await eventsOf(agent, 'stopped')).length, 1, agent);
+    }
     console.log(`# ${final['ok']} requests in ${((Date.now() - startedAt) / 1000).toFixed(0)} s, 0 failed; ` +
       `${(await eventsOf('server-agent', 'renewed')).length} server and ${(await eventsOf('client-agent', 'renewed')).length} client renewals; ` +
       `${final['reloads']} client reloads, ${reloads.length} server reloads`);
