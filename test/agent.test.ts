@@ -135,6 +135,26 @@ describe('the agent against our CA', () => {
     }
   });
 
+  it('restarted with a valid certificate in its volume, renews with it (its token is used up) instead of enrolling', async () => {
+    const tls = await temporaryDirectory('agent-tls-');
+    const env = { TLS_DIR: tls, BOOTSTRAP_DIR: await ca.bootstrap('server', 'server'), IDENTITY: 'server', ROLE: 'server' };
+    const first = startAgent(ca, env);
+    let enrolled: Event;
+    try {
+      enrolled = await first.waitFor(named('enrolled'));
+    } finally {
+      assert.equal(await first.stop(), 0, first.stderr());
+    }
+    const second = startAgent(ca, env);
+    try {
+      const renewed = await second.waitFor(named('renewed'));
+      assert.equal(renewed['previousSerial'], enrolled['serial']);
+    } finally {
+      assert.equal(await second.stop(), 0, second.stderr());
+    }
+    assert.deepEqual(second.events.filter((event) => /^(enrolled|enroll_failed|renew_failed)$/.test(event.event)), []);
+  });
+
   it('refuses a used token: enroll_failed TOKEN_USED, backs off, writes nothing into the volume', async () => {
     const bootstrap = await ca.bootstrap('client', 'client');
     const first = startAgent(ca, { TLS_DIR: await temporaryDirectory('agent-tls-'), BOOTSTRAP_DIR: bootstrap, IDENTITY: 'client', ROLE: 'client' });
