@@ -2,6 +2,7 @@
 // sequence, side by side in one run, per key type:
 //   npm run bench:pki -- [--runs N] [--key-types RSA-2048,ECDSA\ P-256,Ed25519]
 import { execFileSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { runPki } from '../pki/issue.ts';
 import { parsePkiOptions } from '../pki/options.ts';
+import { createCsr, generateKey, issueCertificate, parseCsr, type KeySpec } from '../services/shared/x509.ts';
 import { KEY_KINDS, pickKinds, type KeyKind } from './kinds.ts';
 import { median } from './stats.ts';
 
@@ -50,22 +52,39 @@ try {
   console.log(`method1 issuance (CA + server + client), median of ${runs} runs, per key type:`);
   for (const kind of kinds) {
     checkOpensslSequence(kind);
-    const samples = { cli: [] as number[], library: [] as number[], openssl: [] as number[] };
+    const samples = { cli: [] as number[], library: [] as number[], openssl: [] as number[], builder: [] as number[] };
+    const spec = parsePkiOptions(['--method', 'method1', '--out', work, ...kind.pkiArgs])!.key;
     for (let run = 0; run < runs; run++) {
       // Interleaved, so that whatever else the machine does hits all three alike.
       const args = (kindOf: string) => ['--method', 'method1', '--out', fresh(kind, kindOf, run), ...kind.pkiArgs];
       samples.cli.push(time(() => execFileSync(process.execPath, ['pki/main.ts', ...args('cli')], { cwd: ROOT, env: CLI_ENV })));
       samples.library.push(await timeAsync(() => runPki(parsePkiOptions(args('lib'))!)));
       samples.openssl.push(time(() => opensslSequence(kind, fresh(kind, 'openssl', run))));
+      samples.builder.push(await timeAsync(() => builderOnly(spec)));
     }
     const baseline = median(samples.openssl);
     console.log(`  ${kind.label}`);
     console.log(`    openssl CLI sequence (8 commands)   ${ms(baseline)}   1.00×`);
     console.log(`    pki/main.ts as a process            ${ms(median(samples.cli))}   ${ratio(median(samples.cli), baseline)}`);
     console.log(`    runPki() in process                 ${ms(median(samples.library))}   ${ratio(median(samples.library), baseline)}`);
+    console.log(`    the shared builder alone, no files  ${ms(median(samples.builder))}   ${ratio(median(samples.builder), baseline)}`);
   }
 } finally {
   rmSync(work, { recursive: true, force: true });
+}
+
+/** What runPki() does minus the files: three keys (concurrently), the CA, two CSRs checked and signed. */
+async function builderOnly(spec: KeySpec): Promise<void> {
+  const [caKey, ...leafKeys] = await Promise.all([generateKey(spec), generateKey(spec), generateKey(spec)]);
+  const notBefore = new Date();
+  const notAfter = new Date(notBefore.getTime() + 86_400_000);
+  const caPem = issueCertificate({ profile: 'ca', commonName: 'selfCA', names: [], publicKey: caKey!, subjectKey: caKey, notBefore, notAfter });
+  const issuer = { certificate: new X509Certificate(caPem), key: caKey! };
+  for (const [index, key] of leafKeys.entries()) {
+    const profile = index === 0 ? 'server' : 'client';
+    const request = parseCsr(createCsr({ key, commonName: profile, names: [{ type: 'dns', value: profile }] }));
+    issueCertificate({ profile, commonName: profile, names: request.names, publicKey: request.publicKey, issuer, notBefore, notAfter });
+  }
 }
 
 function fresh(kind: KeyKind, who: string, run: number): string {
@@ -101,7 +120,7 @@ async function timeAsync(action: () => Promise<unknown>): Promise<number> {
 }
 
 function ms(value: number): string {
-  return `${value.toFixed(0).padStart(5)} ms`;
+  return `${value.toFixed(value < 100 ? 1 : 0).padStart(6)} ms`;
 }
 
 function ratio(value: number, baseline: number): string {

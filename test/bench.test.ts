@@ -20,7 +20,7 @@ describe('npm run bench (smoke, tiny bounds)', () => {
       assert.match(result.stdout, new RegExp(`^${kind} +\\d+ µs +\\d+ µs +[\\d.]+× +\\d+ +\\d+ +\\d+ µs$`, 'm'), kind);
     }
     assert.match(result.stdout, /^negotiated: TLSv1\.3 TLS_AES_\w+; errors in all cells: 0$/m);
-    for (const kind of ['RSA-2048', 'ECDSA P-256', 'Ed25519']) assert.match(result.stdout, new RegExp(`^ {2}${kind}\n {4}openssl CLI sequence \\(8 commands\\) +\\d+ ms +1\\.00×`, 'm'));
+    for (const kind of ['RSA-2048', 'ECDSA P-256', 'Ed25519']) assert.match(result.stdout, new RegExp(`^ {2}${kind}\n {4}openssl CLI sequence \\(8 commands\\) +[\\d.]+ ms +1\\.00×\n {4}pki/main.ts as a process +[\\d.]+ ms`, 'm'));
     const [file] = readdirSync(out);
     const saved = JSON.parse(readFileSync(join(out, file as string), 'utf8')) as { cells: { pid: number; errors: number }[]; byKeyType: unknown[] };
     assert.equal(saved.cells.length, 4);

@@ -18,6 +18,7 @@ import {
   toDer,
   toPem,
   oid,
+  unsignedInteger,
   type Asn1,
 } from './der.ts';
 import { describeKey, KeyTypeError, signatureAlgorithmByOid, verifyWith } from './key-types.ts';
@@ -37,7 +38,7 @@ export class CsrError extends Error {
 export function createCsr(input: { key: KeyObject; commonName: string; names: readonly SubjectName[] }): string {
   const requested = input.names.length === 0 ? [] : [attribute(EXTENSION_REQUEST, extensions([subjectAltName(input.names)]))];
   const info = sequence([
-    forge.asn1.create(forge.asn1.Class.UNIVERSAL, forge.asn1.Type.INTEGER, false, '\u0000'),
+    unsignedInteger(Buffer.of(0)), // version 1
     nameOf(input.commonName),
     publicKeyInfo(input.key).asn1,
     contextSpecific(0, true, requested),
@@ -128,8 +129,7 @@ function readSubject(subject: Asn1 | undefined): string[] {
     children(rdn).map((pair) => {
       const [type, value] = children(pair);
       const typeOid = oidOf(type) ?? '?';
-      const text = type === undefined ? '' : Buffer.from(typeof value?.value === 'string' ? value.value : '', 'binary').toString('utf8');
-      return `${SHORT_NAMES[typeOid] ?? typeOid}=${text}`;
+      return `${SHORT_NAMES[typeOid] ?? typeOid}=${bytesOf(value).toString('utf8')}`;
     }),
   );
 }

@@ -6,12 +6,17 @@ import { bitString, children, forgePki, octetString, oid, sequence, toDer, type 
 import { signatureAlgorithmOf, signWith, type SignatureAlgorithm } from './key-types.ts';
 import type { SubjectName } from './names.ts';
 
+/** Issuance input the builder refuses; `message` is one line. */
+export class X509Error extends Error {
+  readonly code = 'EX509';
+}
+
 /** An extension as node-forge's builders take it: by name with its fields, or by id with a ready value. */
 export type ExtensionSpec = { name: string; critical?: boolean; [field: string]: unknown } | { id: string; value: Asn1; critical?: boolean };
 
 /** A subject of one CN, as a UTF8String (RFC 5280 4.1.2.6 prefers it; any name the flags accept fits). */
 export function nameOf(commonName: string): Asn1 {
-  if (commonName === '' || [...commonName].length > 64) throw new Error(`a common name is 1 to 64 characters, not "${commonName}"`);
+  if (commonName === '' || [...commonName].length > 64) throw new X509Error(`a common name is 1 to 64 characters, not "${commonName}"`);
   return forge.pki.distinguishedNameToAsn1({
     attributes: [{ type: '2.5.4.3', value: commonName, valueTagClass: forge.asn1.Type.UTF8 } as unknown as forge.pki.CertificateField],
   });

@@ -27,11 +27,13 @@ import {
   nameOf,
   signed,
   subjectAltName,
+  X509Error,
   type ExtensionSpec,
 } from './x509-parts.ts';
 
 export { describeKey, describeKeySpec, generateKey, KEY_TYPES, KeyTypeError, type KeySpec, type KeyType } from './key-types.ts';
 export { createCsr, CsrError, parseCsr, type ParsedCsr } from './csr.ts';
+export { X509Error } from './x509-parts.ts';
 
 /**
  * What a certificate is for. The issuer's profile decides every extension; a
@@ -46,12 +48,7 @@ export interface Issuer {
   key: KeyObject;
 }
 
-/** Issuance input the builder refuses; `message` is one line. */
-export class X509Error extends Error {
-  readonly code = 'EX509';
-}
-
-export interface CertificateRequest {
+export interface CertificateInput {
   profile: Profile;
   commonName: string;
   /** The subjectAltName: required for server and client certificates, none for a CA. */
@@ -70,7 +67,7 @@ const SERVER_AUTH = { serverAuth: true };
 const CLIENT_AUTH = { clientAuth: true };
 
 /** Issues an X.509 v3 certificate; returns it as PEM. */
-export function issueCertificate(request: CertificateRequest): string {
+export function issueCertificate(request: CertificateInput): string {
   checkValidity(request);
   const subject = publicKeyInfo(request.publicKey);
   const signer = signerOf(request, subject.der);
@@ -95,7 +92,7 @@ interface Signer {
   keyIdentifier: Buffer | undefined;
 }
 
-function signerOf(request: CertificateRequest, subjectSpki: Buffer): Signer {
+function signerOf(request: CertificateInput, subjectSpki: Buffer): Signer {
   const selfSigned = request.profile === 'ca' || request.profile === 'self-signed-both';
   if (request.issuer === undefined) {
     if (!selfSigned) throw new X509Error(`a ${request.profile} certificate needs an issuer (only 'ca' and 'self-signed-both' sign themselves)`);
@@ -124,7 +121,7 @@ function issuerFields(certificate: X509Certificate): { name: Asn1; keyIdentifier
   return { name, keyIdentifier };
 }
 
-function profileExtensions(request: CertificateRequest, subjectKeyIdentifier: Buffer, authorityKeyIdentifier: Buffer): ExtensionSpec[] {
+function profileExtensions(request: CertificateInput, subjectKeyIdentifier: Buffer, authorityKeyIdentifier: Buffer): ExtensionSpec[] {
   const ownKeyIdentifier = keyIdentifierExtension(subjectKeyIdentifier);
   if (request.profile === 'ca') {
     if (request.names.length > 0) throw new X509Error('a CA certificate names no hosts: pass names: []');
@@ -147,7 +144,7 @@ function profileExtensions(request: CertificateRequest, subjectKeyIdentifier: Bu
   ];
 }
 
-function checkValidity({ notBefore, notAfter }: CertificateRequest): void {
+function checkValidity({ notBefore, notAfter }: CertificateInput): void {
   if (!(notBefore.getTime() < notAfter.getTime())) {
     throw new X509Error(`notBefore ${notBefore.toISOString()} is not before notAfter ${notAfter.toISOString()}`);
   }
