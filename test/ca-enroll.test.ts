@@ -87,6 +87,17 @@ describe('CA: enrollment with single-use tokens', () => {
     assert.equal(replies.find((reply) => reply.status === 401)?.json?.['error'], 'TOKEN_USED');
   });
 
+  it('twenty enrollments at once: every one answered 201 and on record (commits made durable together)', async () => {
+    const tokens = await Promise.all(Array.from({ length: 20 }, (_, index) => ca.token(`host-${index}`, 'client')));
+    const enrolled = await Promise.all(tokens.map((token, index) => enrollWith(ca, token, `host-${index}`)));
+    const db = new CaDatabase(join(ca.config.caDir, 'ca.db'));
+    try {
+      for (const [index, { certificate }] of enrolled.entries()) assert.equal(db.findCertificate(certificate.fingerprint256)?.identity, `host-${index}`);
+    } finally {
+      await db.close();
+    }
+  });
+
   it('a client token cannot get a serverAuth certificate: asking for the server role is refused (TOKEN_WRONG_ROLE)', async () => {
     const token = await ca.token('client', 'client');
     const reply = await call(ca, '/enroll', { body: { token, csr: csrFor(await newKey(), 'server'), role: 'server' } });
@@ -123,7 +134,7 @@ describe('CA: enrollment with single-use tokens', () => {
       assert.equal(db.findCertificate(admin.certificate.fingerprint256)?.role, 'admin');
       assert.equal(db.findCertificate(server.certificate.fingerprint256)?.role, 'server');
     } finally {
-      db.close();
+      await db.close();
     }
   });
 

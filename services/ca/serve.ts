@@ -52,11 +52,11 @@ export async function startCa(config: CaConfig, log: Log): Promise<RunningCa> {
       async close(graceMs = 3000) {
         clearInterval(refresh);
         await server.close(graceMs);
-        db.close();
+        await db.close();
       },
     };
   } catch (error) {
-    db.close();
+    await db.close();
     throw error;
   }
 }
