@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import https from 'node:https';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -257,6 +258,16 @@ describe('CA: bad input is refused with a reason, and the CA keeps serving', () 
     assert.equal(reply.status, 413);
     assert.equal(JSON.parse(reply.body).error, 'BODY_TOO_LARGE');
     assert.equal(reply.connection, 'close');
+    await stillServing();
+  });
+
+  it('plain HTTP on its TLS port: the handshake fails, is logged, and the CA keeps serving', async () => {
+    const socket = connect(ca.port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    socket.end('POST /enroll HTTP/1.1\r\nHost: ca\r\n\r\n');
+    const failed = await ca.log.waitFor((event) => event.event === 'handshake_failed');
+    assert.equal(failed['remote'], '127.0.0.1');
+    assert.match(String(failed['code']), /^ERR_SSL_/);
     await stillServing();
   });
 
