@@ -3,6 +3,7 @@ import type { Stats } from 'node:fs';
 import { chmod, lstat, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
+import { MtlsError } from '../services/shared/errors.ts';
 import { CA_FILE, CERTIFICATE_FILE, KEY_FILE } from '../services/shared/tls-material.ts';
 import { privateKeyToPem } from './keys.ts';
 
@@ -16,7 +17,7 @@ export const IDENTITY_FOLDER_MODE = 0o755;
  * symbolic link, someone else's, or writable by others. Nothing is read from
  * it, kept, or written through it.
  */
-export class UnsafePathError extends Error {
+export class UnsafePathError extends MtlsError {
   readonly code = 'EUNSAFEPATH';
 }
 

@@ -2,6 +2,7 @@ import { X509Certificate, type KeyObject } from 'node:crypto';
 import { lstat, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { summarizeCertificate } from '../services/shared/certificate.ts';
+import { MtlsError } from '../services/shared/errors.ts';
 import { formatSubjectName, namesFromSubjectAltName, sameNames, type SubjectName } from '../services/shared/names.ts';
 import {
   CA_FILE,
@@ -25,7 +26,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 const RENEW_BEFORE_MS = 30 * DAY_MS;
 
 /** Existing CA material that must not be replaced without --force. */
-export class CaMaterialError extends Error {
+export class CaMaterialError extends MtlsError {
   readonly code = 'ECAMATERIAL';
 }
 
@@ -92,7 +93,7 @@ async function loadCa(caDir: string, now: Date): Promise<KeyPair | undefined> {
     ca = await readKeyPair(caDir, CA_FILE, CA_KEY_FILE);
   } catch (error) {
     if (!(error instanceof TlsMaterialError)) throw error;
-    throw refuseCa(error.message);
+    throw refuseCa(error.message, error);
   }
   if (!ca.certificate.ca) throw refuseCa(`${join(caDir, CA_FILE)} is not a CA certificate`);
   if (now > ca.certificate.validToDate) {
@@ -119,10 +120,8 @@ function renewalWindowMs(validityDays: number): number {
   return Math.min(RENEW_BEFORE_MS, (validityDays * DAY_MS) / 3);
 }
 
-function refuseCa(problem: string): CaMaterialError {
-  return new CaMaterialError(
-    `${problem}; refusing to replace the CA (--force issues a new CA and re-issues every certificate)`,
-  );
+function refuseCa(problem: string, cause?: unknown): CaMaterialError {
+  return new CaMaterialError(`${problem}; refusing to replace the CA (--force issues a new CA and re-issues every certificate)`, { cause });
 }
 
 async function createCa(caDir: string, options: PkiOptions, key: KeyObject, now: Date): Promise<KeyPair> {

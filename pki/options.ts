@@ -1,6 +1,7 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { BadInputError } from '../services/shared/errors.ts';
 import { parseSubjectNames, type SubjectName } from '../services/shared/names.ts';
 import { DEMO_FOLDERS } from './demo-folders.ts';
 import { CURVES, KEY_TYPES, RSA_BITS, type Curve, type KeySpec, type RsaBits } from '../services/shared/key-types.ts';
@@ -26,7 +27,7 @@ export interface PkiOptions {
 }
 
 /** Bad input: the message is one line that names the flag and the problem. */
-export class UsageError extends Error {
+export class UsageError extends BadInputError {
   readonly code = 'EUSAGE';
 }
 
@@ -94,7 +95,7 @@ function parseFlags(args: string[]) {
     return parseArgs({ args, options: FLAGS, strict: true, allowPositionals: false });
   } catch (error) {
     // parseArgs explains well ("Unknown option '--dyas'") but adds advice for positionals; keep line one.
-    throw new UsageError(firstLine((error as Error).message));
+    throw new UsageError(firstLine((error as Error).message), { cause: error });
   }
 }
 
@@ -152,7 +153,7 @@ function parseNames(flag: string, value: string): SubjectName[] {
   try {
     return parseSubjectNames(value);
   } catch (error) {
-    throw new UsageError(`${flag}: ${(error as Error).message}`);
+    throw new UsageError(`${flag}: ${(error as Error).message}`, { cause: error });
   }
 }
 
@@ -182,7 +183,7 @@ function parseOut(value: string | undefined, method: Method, withDemoIdentities:
     try {
       accessSync(existing, constants.W_OK | constants.X_OK);
     } catch (error) {
-      throw new UsageError(`--out ${value}: ${existing} is not writable (${(error as NodeJS.ErrnoException).code})`);
+      throw new UsageError(`--out ${value}: ${existing} is not writable (${(error as NodeJS.ErrnoException).code})`, { cause: error });
     }
   }
   return out;

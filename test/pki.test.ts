@@ -637,7 +637,7 @@ describe('pki reruns with another key type: the leaves are re-issued and the rep
     const caBefore = await readFile(join(out, 'ca', 'ca.key'), 'utf8');
     const result = await runPkiCommand('--method', 'method1', '--out', out, '--key-type', 'ecdsa');
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, /ca +reused +\(existing CA kept; its key stays RSA-2048 \(--force replaces it with ECDSA P-256\)\)/);
+    assert.match(result.stdout, /ca +kept +\(existing CA kept; its key stays RSA-2048 \(--force replaces it with ECDSA P-256\)\)/);
     assert.match(result.stdout, /server +issued +\(its key is RSA-2048, not ECDSA P-256\)/);
     assert.match(result.stdout, /client +issued +\(its key is RSA-2048, not ECDSA P-256\)/);
     assert.equal(await readFile(join(out, 'ca', 'ca.key'), 'utf8'), caBefore, 'the CA key is never replaced without --force');

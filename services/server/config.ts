@@ -45,6 +45,6 @@ export function readAllowedClients(raw: string | undefined): SubjectName[] | und
   try {
     return names.map(parseWorkloadName);
   } catch (error) {
-    throw new ConfigError(`ALLOWED_CLIENTS: ${(error as Error).message}`);
+    throw new ConfigError(`ALLOWED_CLIENTS: ${(error as Error).message}`, { cause: error });
   }
 }

@@ -1,6 +1,5 @@
-import { ConfigError } from '../shared/config-error.ts';
+import { exitCodeOf, MtlsError } from '../shared/errors.ts';
 import { formatSubjectName } from '../shared/names.ts';
-import { TlsMaterialError } from '../shared/tls-material.ts';
 import { readServerConfig } from './config.ts';
 import { jsonLog } from './log.ts';
 import { loggedCertificate, loggedTrust } from './log-fields.ts';
@@ -47,10 +46,9 @@ try {
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGHUP', () => void server.reload());
 } catch (error) {
-  process.exitCode = error instanceof ConfigError ? 2 : 1;
-  const known = error instanceof ConfigError || error instanceof TlsMaterialError;
-  const message = known ? (error as Error).message : `cannot start: ${String(error)}`;
+  const message = error instanceof MtlsError ? error.message : `cannot start: ${String(error)}`;
   log.error('startup_failed', { message });
   log.flush();
   console.error(`server: ${message}`);
+  process.exitCode = exitCodeOf(error);
 }
