@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { runPki } from '../pki/issue.ts';
-import { parsePkiOptions } from '../pki/options.ts';
+import { resolvePkiOptions } from '../pki/options.ts';
 import { createCsr, generateKey, issueCertificate, parseCsr, type KeySpec } from '../services/shared/x509.ts';
 import { KEY_KINDS, pickKinds, type KeyKind } from './kinds.ts';
 import { median } from './stats.ts';
@@ -53,12 +53,12 @@ try {
   for (const kind of kinds) {
     checkOpensslSequence(kind);
     const samples = { cli: [] as number[], library: [] as number[], openssl: [] as number[], builder: [] as number[] };
-    const spec = parsePkiOptions(['--method', 'method1', '--out', work, ...kind.pkiArgs])!.key;
+    const spec = resolvePkiOptions({ method: 'method1', out: work, ...kind.pki }).key;
     for (let run = 0; run < runs; run++) {
       // Interleaved, so that whatever else the machine does hits all three alike.
       const args = (kindOf: string) => ['--method', 'method1', '--out', fresh(kind, kindOf, run), ...kind.pkiArgs];
       samples.cli.push(time(() => execFileSync(process.execPath, ['pki/main.ts', ...args('cli')], { cwd: ROOT, env: CLI_ENV })));
-      samples.library.push(await timeAsync(() => runPki(parsePkiOptions(args('lib'))!)));
+      samples.library.push(await timeAsync(() => runPki(resolvePkiOptions({ method: 'method1', out: fresh(kind, 'lib', run), ...kind.pki }))));
       samples.openssl.push(time(() => opensslSequence(kind, fresh(kind, 'openssl', run))));
       samples.builder.push(await timeAsync(() => builderOnly(spec)));
     }

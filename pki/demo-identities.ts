@@ -13,7 +13,7 @@ import { clampTo, commonNameOf, createCaCertificate, createCsr, issueFromCsr, va
 import { demoFolder } from './demo-folders.ts';
 import { CERTIFICATE_MODE, ensureDirectory, writeFileAtomic, writeIdentity } from './files.ts';
 import { CA_KEY_FILE } from './ca-files.ts';
-import { generateKey } from './keys.ts';
+import { generateKey, type KeySpec } from './keys.ts';
 import type { PkiOptions } from './options.ts';
 import type { Outcome, PkiResult } from './outcome.ts';
 
@@ -35,8 +35,9 @@ async function ensureDemoIdentities(options: PkiOptions, ca: KeyPair, now: Date,
   // Made at most once per run, and only if some folder needs them.
   let rogue: Promise<Issuer> | undefined;
   let other: Promise<Issuer> | undefined;
-  const rogueCa = () => (rogue ??= makeCa(options.caName, options, now));
-  const otherCa = () => (other ??= makeCa(OTHER_CA_NAME, options, now));
+  const caValidity = validity(now, options.days);
+  const rogueCa = () => (rogue ??= makeCa(options.caName, options.key, caValidity));
+  const otherCa = () => (other ??= makeCa(OTHER_CA_NAME, options.key, caValidity));
   return Promise.all(
     SCENARIOS.map(async (scenario) => {
       const spec = scenario.material;
@@ -113,7 +114,7 @@ async function listing(dir: string): Promise<string[]> {
 }
 
 /** A throwaway CA: its certificate is kept (as a signer's or as a wrong trust anchor), its key is not. */
-async function makeCa(commonName: string, options: PkiOptions, now: Date): Promise<Issuer> {
-  const key: KeyObject = await generateKey(options.key);
-  return { certificatePem: createCaCertificate(commonName, key, validity(now, options.days)), key };
+async function makeCa(commonName: string, spec: KeySpec, range: Validity): Promise<Issuer> {
+  const key: KeyObject = await generateKey(spec);
+  return { certificatePem: createCaCertificate(commonName, key, range), key };
 }

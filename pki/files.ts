@@ -135,13 +135,20 @@ export async function removeStaleTemporaryFiles(dir: string): Promise<number> {
   return stale.length;
 }
 
-async function lstatIfPresent(path: string): Promise<Stats | undefined> {
+/** What is at `path` itself (a symbolic link is not followed), or undefined when nothing is; other errors (e.g. EACCES) propagate. */
+export async function lstatIfPresent(path: string): Promise<Stats | undefined> {
   try {
     return await lstat(path);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    // ENOTDIR: a part of the path is a file, so nothing can be there.
+    if (['ENOENT', 'ENOTDIR'].includes((error as NodeJS.ErrnoException).code ?? '')) return undefined;
     throw error;
   }
+}
+
+/** Whether anything (a file, a folder, a symbolic link, even a dangling one) is at `path`. */
+export async function isPresent(path: string): Promise<boolean> {
+  return (await lstatIfPresent(path)) !== undefined;
 }
 
 function octal(mode: number): string {

@@ -10,11 +10,11 @@ import { issue } from './helpers/material.ts';
 import { ROOT, run } from './helpers/processes.ts';
 
 const KINDS = [
-  { args: ['--key-type', 'rsa'], label: 'RSA-2048', tls12Suite: /ECDHE-RSA-/ },
-  { args: ['--key-type', 'ecdsa'], label: 'ECDSA P-256', tls12Suite: /ECDHE-ECDSA-/ },
-  { args: ['--key-type', 'ecdsa', '--curve', 'P-384'], label: 'ECDSA P-384', tls12Suite: /ECDHE-ECDSA-/ },
+  { key: { keyType: 'rsa' }, label: 'RSA-2048', tls12Suite: /ECDHE-RSA-/ },
+  { key: { keyType: 'ecdsa' }, label: 'ECDSA P-256', tls12Suite: /ECDHE-ECDSA-/ },
+  { key: { keyType: 'ecdsa', curve: 'P-384' }, label: 'ECDSA P-384', tls12Suite: /ECDHE-ECDSA-/ },
   // TLS 1.2 has no suites of its own for Ed25519: it signs in the ECDHE-ECDSA ones (RFC 8422).
-  { args: ['--key-type', 'ed25519'], label: 'Ed25519', tls12Suite: /ECDHE-ECDSA-/ },
+  { key: { keyType: 'ed25519' }, label: 'Ed25519', tls12Suite: /ECDHE-ECDSA-/ },
 ];
 
 for (const kind of KINDS) {
@@ -23,7 +23,7 @@ for (const kind of KINDS) {
     let server: ChildProcess;
     let url: string;
     before(async () => {
-      out = await issue('method1', ...kind.args);
+      out = await issue('method1', kind.key);
       server = spawn(process.execPath, [join(ROOT, 'services/server/main.ts')], {
         env: { ...process.env, TLS_DIR: join(out, 'server'), PORT: '0', HEALTH_PORT: '0', HOST: '127.0.0.1' },
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -59,7 +59,7 @@ for (const kind of KINDS) {
   describe(`${kind.label}: our client process against openssl s_server -Verify 1`, () => {
     for (const [version, protocolArgs] of [['TLS 1.3', []], ['TLS 1.2', ['-tls1_2']]] as const) {
       it(`is accepted over ${version}, and s_server verified our client certificate`, async () => {
-        const out = await issue('method1', ...kind.args);
+        const out = await issue('method1', kind.key);
         const port = await freePort();
         const server = (file: string) => join(out, 'server', file);
         const sServer = spawn('openssl', [

@@ -4,18 +4,16 @@ import { join } from 'node:path';
 import { createCaCertificate, createCsr, issueFromCsr, type Issuer, type Profile, type Validity } from '../../pki/certificates.ts';
 import { runPki } from '../../pki/issue.ts';
 import { generateKey, privateKeyToPem } from '../../pki/keys.ts';
-import { parsePkiOptions } from '../../pki/options.ts';
+import { resolvePkiOptions, type PkiOptionsInit } from '../../pki/options.ts';
 import { parseSubjectNames } from '../../services/shared/names.ts';
 import { openssl, temporaryDirectory } from './processes.ts';
 
 const DAY = 86_400_000;
 
 /** Material from the project's own PKI, in a fresh temporary directory. */
-export async function issue(method: 'method1' | 'method2', ...extra: string[]): Promise<string> {
+export async function issue(method: 'method1' | 'method2', init: Omit<PkiOptionsInit, 'method' | 'out'> = {}): Promise<string> {
   const out = join(await temporaryDirectory('mtls-material-'), method);
-  const options = parsePkiOptions(['--method', method, '--out', out, ...extra]);
-  if (options === undefined) throw new Error('unreachable: --help was not given');
-  await runPki(options);
+  await runPki(resolvePkiOptions({ ...init, method, out }));
   return out;
 }
 
