@@ -173,7 +173,7 @@ async function startServer(name: ServerName, tlsDir: string, logFile: string): P
   const fd = openSync(logFile, 'w');
   // Our server logs as it would in production: one JSON line per request, to a file here.
   const child = spawn(process.execPath, [SERVERS[name]], {
-    env: { ...process.env, TLS_DIR: tlsDir, PORT: '0', HOST: '127.0.0.1', HEALTH_PORT: '0' },
+    env: { ...process.env, TLS_DIR: tlsDir, PORT: '0', HOST: '127.0.0.1', HEALTH_PORT: '' },
     stdio: ['ignore', fd, 'inherit'],
   });
   closeSync(fd);

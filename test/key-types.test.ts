@@ -25,7 +25,7 @@ for (const kind of KINDS) {
     before(async () => {
       out = await issue('method1', kind.key);
       server = spawn(process.execPath, [join(ROOT, 'services/server/main.ts')], {
-        env: { ...process.env, TLS_DIR: join(out, 'server'), PORT: '0', HEALTH_PORT: '0', HOST: '127.0.0.1' },
+        env: { ...process.env, TLS_DIR: join(out, 'server'), PORT: '0', HEALTH_PORT: '', HOST: '127.0.0.1' },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       const listening = JSON.parse(await lineMatching(server, /"event":"listening"/)) as { url: string };

@@ -18,7 +18,7 @@ try {
   log.info('listening', {
     url: `https://${config.host.includes(':') ? `[${config.host}]` : config.host}:${server.port}/`,
     tlsDir: config.tlsDir,
-    health: config.healthPort === 0 ? null : `https://127.0.0.1:${config.healthPort}/healthz`,
+    health: server.healthPort === undefined ? null : `https://127.0.0.1:${server.healthPort}/healthz`,
     allowedClients: config.allowedClients?.map(formatSubjectName) ?? 'any client certificate from the trusted CA (with a DNS or URI SAN)',
     certificate: loggedCertificate(material.certificate),
     trusts: loggedTrust(material.ca),

@@ -42,7 +42,7 @@ export function memoryLog(): Log & { events: LogEvent[]; waitFor(match: (event: 
   };
 }
 
-export interface TestServer extends MtlsServer {
+export interface TestServer extends MtlsServer, AsyncDisposable {
   log: ReturnType<typeof memoryLog>;
   url(host?: string): string;
 }
@@ -56,7 +56,8 @@ export async function startTestServer(
 ): Promise<TestServer> {
   const log = memoryLog();
   const material = await loadTlsMaterial(tlsDir, 'server');
-  const config = { tlsDir, port: 0, host, allowedClients: readAllowedClients(allowedClients?.join(',')), healthPort: 0, shutdownGraceMs: 1000, maxConnectionAgeMs: 60_000, ...settings };
+  const config = { tlsDir, port: 0, host, allowedClients: readAllowedClients(allowedClients?.join(',')), healthPort: undefined, shutdownGraceMs: 1000, maxConnectionAgeMs: 60_000, ...settings };
   const server = await startServer(config, material, log);
-  return { ...server, log, url: (host = 'localhost') => `https://${host}:${server.port}/` };
+  // `await using server = await startTestServer(…)` closes it when the test's block ends, however it ends.
+  return { ...server, log, url: (host = 'localhost') => `https://${host}:${server.port}/`, [Symbol.asyncDispose]: () => server.close() };
 }
