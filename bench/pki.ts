@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { DAY_MS } from '../pki/certificates.ts';
 import { runPki } from '../pki/issue.ts';
 import { resolvePkiOptions } from '../pki/options.ts';
 import { createCsr, generateKey, issueCertificate, parseCsr, type KeySpec } from '../services/shared/x509.ts';
@@ -77,7 +78,7 @@ try {
 async function builderOnly(spec: KeySpec): Promise<void> {
   const [caKey, ...leafKeys] = await Promise.all([generateKey(spec), generateKey(spec), generateKey(spec)]);
   const notBefore = new Date();
-  const notAfter = new Date(notBefore.getTime() + 86_400_000);
+  const notAfter = new Date(notBefore.getTime() + DAY_MS);
   const caPem = issueCertificate({ profile: 'ca', commonName: 'selfCA', names: [], publicKey: caKey!, subjectKey: caKey, notBefore, notAfter });
   const issuer = { certificate: new X509Certificate(caPem), key: caKey! };
   for (const [index, key] of leafKeys.entries()) {

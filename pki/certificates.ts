@@ -18,7 +18,7 @@ export interface Issuer {
   key: KeyObject;
 }
 
-const DAY_MS = 24 * 60 * 60 * 1000;
+export const DAY_MS = 24 * 60 * 60 * 1000;
 // Backdated so that a peer whose clock is a little behind still accepts a fresh certificate.
 const CLOCK_SKEW_MS = 5 * 60 * 1000;
 

@@ -13,7 +13,7 @@ import {
   TlsMaterialError,
   type KeyPair,
 } from '../services/shared/tls-material.ts';
-import { clampTo, commonNameOf, createCaCertificate, createCsr, createSelfSigned, issueFromCsr, validity, type Profile, type Validity } from './certificates.ts';
+import { clampTo, commonNameOf, createCaCertificate, DAY_MS, createCsr, createSelfSigned, issueFromCsr, validity, type Profile, type Validity } from './certificates.ts';
 import { CA_FOLDER_MODE, CERTIFICATE_MODE, checkOutFolder, ensureDirectory, IDENTITY_FOLDER_MODE, isPresent, readIfPresent, writeFileAtomic, writeIdentity } from './files.ts';
 import { CA_KEY_FILE, writeCaPair } from './ca-files.ts';
 import { CA_FOLDER, checkOutWritable, prepareFolders, type FolderNotes } from './folders.ts';
@@ -22,7 +22,6 @@ import { DEFAULT_LOCK_WAIT_MS, lockOut } from './lock.ts';
 import { foldersOf, type PkiOptions } from './options.ts';
 import type { Outcome, PkiResult } from './outcome.ts';
 
-const DAY_MS = 24 * 60 * 60 * 1000;
 const RENEW_BEFORE_MS = 30 * DAY_MS;
 
 /** Existing CA material that must not be replaced without --force. */

@@ -4,6 +4,7 @@ import { chmod, chown, mkdir, rm, readFile, readdir, stat, writeFile } from 'nod
 import { join } from 'node:path';
 import { describe, it, before } from 'node:test';
 import tls from 'node:tls';
+import { DAY_MS } from '../pki/certificates.ts';
 import { runPki } from '../pki/issue.ts';
 import { parsePkiArgs, parsePkiOptions, resolvePkiOptions, UsageError } from '../pki/options.ts';
 import { parseSubjectNames } from '../services/shared/names.ts';
@@ -116,7 +117,7 @@ describe('pki method1: a private CA signs a server and a client certificate', ()
     assert.match(text, /X509v3 Basic Constraints: critical\s+CA:TRUE, pathlen:0/);
     assert.match(text, /X509v3 Key Usage: critical\s+Certificate Sign, CRL Sign/);
     assert.match(text, /X509v3 Subject Key Identifier/);
-    const days = (ca.validToDate.getTime() - Date.now()) / 86_400_000;
+    const days = (ca.validToDate.getTime() - Date.now()) / DAY_MS;
     assert.ok(days > 364 && days <= 365, `CA valid for ${days} days`);
   });
 
@@ -370,25 +371,24 @@ describe('pki reruns: the CA is kept, only stale leaves are re-issued', () => {
   it('re-issues leaves 30 days before they end, while the CA lasts, and then warns about the CA', async () => {
     const out = join(await temporaryDirectory(), 'out');
     const options = resolvePkiOptions({ method: 'method1', out });
-    const day = 86_400_000;
     const start = Date.now();
     await runPki(options, new Date(start));
     const leaf = await cert(join(out, 'client', 'tls.crt'));
-    const leafDays = (leaf.validToDate.getTime() - start) / day;
+    const leafDays = (leaf.validToDate.getTime() - start) / DAY_MS;
     assert.ok(leafDays > 89 && leafDays <= 90, `leaves live 90 days (${leafDays})`);
     const caFingerprint = (await cert(join(out, 'ca', 'ca.crt'))).fingerprint256;
 
     // 59 days on: 31 left, nothing to do.
-    const early = await runPki(options, new Date(start + 59 * day));
+    const early = await runPki(options, new Date(start + 59 * DAY_MS));
     assert.deepEqual(early.outcomes.map((outcome) => outcome.action), ['kept', 'kept', 'kept']);
     // 61 days on: 29 left, both leaves are renewed; the CA stays.
-    const renewal = await runPki(options, new Date(start + 61 * day));
+    const renewal = await runPki(options, new Date(start + 61 * DAY_MS));
     assert.deepEqual(renewal.outcomes.map((outcome) => outcome.action), ['kept', 'issued', 'issued']);
     assert.match(renewal.outcomes[1]?.reason ?? '', /^expires \d{4}-.*, within 30 days$/);
     assert.equal((await cert(join(out, 'ca', 'ca.crt'))).fingerprint256, caFingerprint);
     assert.equal((await cert(join(out, 'client', 'tls.crt'))).checkIssued(await cert(join(out, 'ca', 'ca.crt'))), true);
     // 340 days on: the CA has 25 days left. Leaves cannot outlive it; the printout says what to do.
-    const late = await runPki(options, new Date(start + 340 * day));
+    const late = await runPki(options, new Date(start + 340 * DAY_MS));
     assert.match(late.outcomes[0]?.reason ?? '', /existing CA kept; WARNING: it expires .*, rerun with --force before then/);
     const lateLeaf = await cert(join(out, 'client', 'tls.crt'));
     assert.ok(lateLeaf.validToDate <= (await cert(join(out, 'ca', 'ca.crt'))).validToDate, 'clamped to the CA');
