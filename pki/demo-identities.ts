@@ -9,7 +9,7 @@ import { OTHER_CA_NAME, SCENARIOS, type Material, type Scenario } from '../demo/
 import { summarizeCertificate } from '../services/shared/certificate.ts';
 import { parseSubjectNames, type SubjectName } from '../services/shared/names.ts';
 import { CA_FILE, CERTIFICATE_FILE, isIssuedBy, KEY_FILE, readKeyPair, readTrust, type KeyPair } from '../services/shared/tls-material.ts';
-import { clampTo, commonNameOf, createCaCertificate, DAY_MS, createCsr, issueFromCsr, validity, type Issuer, type Validity } from './certificates.ts';
+import { clampTo, commonNameOf, createCaCertificate, createCsr, DAY_MS, issueFromCsr, validity, type Issuer, type Validity } from './certificates.ts';
 import { demoFolder } from './demo-folders.ts';
 import { CERTIFICATE_MODE, ensureDirectory, writeFileAtomic, writeIdentity } from './files.ts';
 import { CA_KEY_FILE } from './ca-files.ts';

@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { summarizeCertificate } from '../services/shared/certificate.ts';
 import { MtlsError } from '../services/shared/errors.ts';
-import { formatSubjectName, namesFromSubjectAltName, sameNames, type SubjectName } from '../services/shared/names.ts';
+import { formatSubjectName, namesFromSubjectAltName, type SubjectName } from '../services/shared/names.ts';
 import {
   CA_FILE,
   CERTIFICATE_FILE,
@@ -13,7 +13,7 @@ import {
   TlsMaterialError,
   type KeyPair,
 } from '../services/shared/tls-material.ts';
-import { clampTo, commonNameOf, createCaCertificate, DAY_MS, createCsr, createSelfSigned, issueFromCsr, validity, type Profile, type Validity } from './certificates.ts';
+import { clampTo, commonNameOf, createCaCertificate, createCsr, createSelfSigned, DAY_MS, issueFromCsr, sameNames, validity, type Profile, type Validity } from './certificates.ts';
 import { CA_FOLDER_MODE, CERTIFICATE_MODE, checkOutFolder, ensureDirectory, IDENTITY_FOLDER_MODE, isPresent, readIfPresent, writeFileAtomic, writeIdentity } from './files.ts';
 import { CA_KEY_FILE, writeCaPair } from './ca-files.ts';
 import { CA_FOLDER, checkOutWritable, prepareFolders, type FolderNotes } from './folders.ts';
