@@ -3,11 +3,11 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { issue } from './helpers/material.ts';
 import { ROOT, run } from './helpers/processes.ts';
+import { startSServer } from './helpers/s-server.ts';
 
 const KINDS = [
   { key: { keyType: 'rsa' }, label: 'RSA-2048', tls12Suite: /ECDHE-RSA-/ },
@@ -60,25 +60,15 @@ for (const kind of KINDS) {
     for (const [version, protocolArgs] of [['TLS 1.3', []], ['TLS 1.2', ['-tls1_2']]] as const) {
       it(`is accepted over ${version}, and s_server verified our client certificate`, async () => {
         const out = await issue('method1', kind.key);
-        const port = await freePort();
-        const server = (file: string) => join(out, 'server', file);
-        const sServer = spawn('openssl', [
-          's_server', '-accept', `127.0.0.1:${port}`, ...protocolArgs, '-cert', server('tls.crt'), '-key', server('tls.key'),
-          '-CAfile', server('ca.crt'), '-Verify', '1', '-verify_return_error', '-www',
-        ], { stdio: ['ignore', 'pipe', 'pipe'] });
-        try {
-          await lineMatching(sServer, /^ACCEPT$/);
-          // s_server reports each certificate it verified on stderr.
-          const verified = lineMatching(sServer, /^depth=0 CN = client$/, 'stderr');
-          const result = await run(process.execPath, [join(ROOT, 'services/client/main.ts')], {
-            env: { ...process.env, TLS_DIR: join(out, 'client'), SERVER_URL: `https://localhost:${port}/`, WAIT_FOR_SERVER_MS: '0' },
-          });
-          assert.equal(result.code, 0, result.stdout + result.stderr);
-          assert.match(result.stdout, new RegExp(`TLSv1\\.${version.endsWith('3') ? '3' : '2'}`));
-          await verified;
-        } finally {
-          sServer.kill();
-        }
+        await using sServer = await startSServer(join(out, 'server'), protocolArgs);
+        // s_server reports each certificate it verified on stderr.
+        const verified = sServer.lineMatching(/^depth=0 CN = client$/, 'stderr');
+        const result = await run(process.execPath, [join(ROOT, 'services/client/main.ts')], {
+          env: { ...process.env, TLS_DIR: join(out, 'client'), SERVER_URL: `https://localhost:${sServer.port}/`, WAIT_FOR_SERVER_MS: '0' },
+        });
+        assert.equal(result.code, 0, result.stdout + result.stderr);
+        assert.match(result.stdout, new RegExp(`TLSv1\\.${version.endsWith('3') ? '3' : '2'}`));
+        await verified;
       });
     }
   });
@@ -96,15 +86,6 @@ function lineMatching(child: ChildProcess, pattern: RegExp, stream: 'stdout' | '
         clearTimeout(timer);
         resolve(line);
       }
-    });
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
     });
   });
 }
