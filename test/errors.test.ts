@@ -1,7 +1,7 @@
 // One error model: every refusal is an MtlsError with a name, a stable code,
 // the exit code an entry point ends with, and the error it wraps as its cause.
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtempDisposable, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -45,14 +45,15 @@ describe('errors', () => {
   });
 
   it('a wrapped error keeps the original as its cause: a file that cannot be read', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'mtls-errors-'));
-    const error = await readTlsMaterial(dir).catch((caught: unknown) => caught);
+    await using temporary = await mkdtempDisposable(join(tmpdir(), 'mtls-errors-'));
+    const error = await readTlsMaterial(temporary.path).catch((caught: unknown) => caught);
     assert.ok(error instanceof TlsMaterialError);
     assert.equal((error.cause as NodeJS.ErrnoException).code, 'ENOENT');
   });
 
   it('a wrapped error keeps the original as its cause: a certificate that does not parse', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'mtls-errors-'));
+    await using temporary = await mkdtempDisposable(join(tmpdir(), 'mtls-errors-'));
+    const dir = temporary.path;
     await writeFile(join(dir, 'c.pem'), '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n');
     const error = await readKeyPair(dir, 'c.pem', 'c.pem').catch((caught: unknown) => caught);
     assert.ok(error instanceof TlsMaterialError, String(error));

@@ -202,19 +202,13 @@ function healthPortOf(listening: Record<string, unknown>): string {
 describe('the server answers a health probe on its loopback port', () => {
   it('healthcheck.ts exits 0 against the running server and 1 when it is gone', async () => {
     const out = await issue('method1');
-    const child = spawn(process.execPath, [SERVER], {
-      env: { ...process.env, TLS_DIR: join(out, 'server'), PORT: '0', HEALTH_PORT: '0', HOST: '127.0.0.1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
     let healthPort = '';
     const probe = () => run(process.execPath, [join(ROOT, 'services/server/healthcheck.ts')], { env: { ...process.env, TLS_DIR: join(out, 'server'), HEALTH_PORT: healthPort } });
-    try {
+    {
+      await using child = serverProcess({ ...process.env, TLS_DIR: join(out, 'server'), PORT: '0', HEALTH_PORT: '0', HOST: '127.0.0.1' });
       healthPort = healthPortOf(await nextEvent(child, 'listening'));
       const healthy = await probe();
       assert.equal(healthy.code, 0, healthy.stderr);
-    } finally {
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child.once('exit', resolve));
     }
     const gone = await probe();
     assert.equal(gone.code, 1);
@@ -226,21 +220,16 @@ describe('the health probe checks what is served, not what is on disk', () => {
   it('stays healthy after a refused reload (a broken tls.crt on disk, the old certificate still served)', async () => {
     const out = await issue('method1');
     const env = { ...process.env, TLS_DIR: join(out, 'server'), PORT: '0', HEALTH_PORT: '0', HOST: '127.0.0.1' };
-    const child = spawn(process.execPath, [SERVER], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    await using child = serverProcess(env);
     let healthPort = '';
     const probe = () => run(process.execPath, [join(ROOT, 'services/server/healthcheck.ts')], { env: { ...env, HEALTH_PORT: healthPort } });
-    try {
-      healthPort = healthPortOf(await nextEvent(child, 'listening'));
-      assert.equal((await probe()).code, 0);
-      const refused = nextEvent(child, 'tls_reload_refused');
-      await writeFile(join(out, 'server', 'tls.crt'), 'half-written\n');
-      assert.match(String((await refused)['problem']), /not PEM/);
-      const after = await probe();
-      assert.equal(after.code, 0, after.stderr);
-    } finally {
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child.once('exit', resolve));
-    }
+    healthPort = healthPortOf(await nextEvent(child, 'listening'));
+    assert.equal((await probe()).code, 0);
+    const refused = nextEvent(child, 'tls_reload_refused');
+    await writeFile(join(out, 'server', 'tls.crt'), 'half-written\n');
+    assert.match(String((await refused)['problem']), /not PEM/);
+    const after = await probe();
+    assert.equal(after.code, 0, after.stderr);
   });
 });
 
@@ -248,19 +237,12 @@ describe('outside a container, the health listener is off unless HEALTH_PORT is 
   it('two servers on two ports both start (no second listener fights over a default health port)', async () => {
     const out = await issue('method1');
     const { HEALTH_PORT: _unset, ...env } = process.env;
-    const start = () => spawn(process.execPath, [SERVER], { env: { ...env, TLS_DIR: join(out, 'server'), PORT: '0', HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    const first = start();
-    const second = start();
-    try {
-      const [one, two] = await Promise.all([nextEvent(first, 'listening'), nextEvent(second, 'listening')]);
-      assert.notEqual(one['url'], two['url']);
-      assert.equal(one['health'], null);
-    } finally {
-      for (const child of [first, second]) {
-        child.kill('SIGTERM');
-        if (child.exitCode === null) await new Promise((resolve) => child.once('exit', resolve));
-      }
-    }
+    const start = () => serverProcess({ ...env, TLS_DIR: join(out, 'server'), PORT: '0', HOST: '127.0.0.1' });
+    await using first = start();
+    await using second = start();
+    const [one, two] = await Promise.all([nextEvent(first, 'listening'), nextEvent(second, 'listening')]);
+    assert.notEqual(one['url'], two['url']);
+    assert.equal(one['health'], null);
   });
 
   it('the probe says so when HEALTH_PORT is unset: exit 1, one line', async () => {
@@ -318,14 +300,11 @@ describe('a FIFO planted as tls.crt', () => {
 describe('a private key others may read', () => {
   /** Every event the server logged up to and including "listening". */
   async function startupEvents(tlsDir: string): Promise<Record<string, unknown>[]> {
-    const child = spawn(process.execPath, [SERVER], { env: { ...process.env, TLS_DIR: tlsDir, PORT: '0', HEALTH_PORT: '0', HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    try {
+    {
+      await using child = serverProcess({ ...process.env, TLS_DIR: tlsDir, PORT: '0', HEALTH_PORT: '0', HOST: '127.0.0.1' });
+      child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
       await nextEvent(child, 'listening');
-    } finally {
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child.once('exit', resolve));
     }
     return output.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
   }
@@ -350,6 +329,19 @@ describe('a private key others may read', () => {
     assert.equal(events.find((event) => event['event'] === 'tls_key_exposed'), undefined);
   });
 });
+
+/** Our server as a process; `await using` ends it with SIGTERM and waits for its exit. */
+function serverProcess(env: NodeJS.ProcessEnv): ChildProcess & AsyncDisposable {
+  const child = spawn(process.execPath, [SERVER], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  return Object.assign(child, {
+    async [Symbol.asyncDispose]() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      await exited;
+    },
+  });
+}
 
 async function nextEvent(child: ChildProcess, name: string): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
