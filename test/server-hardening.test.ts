@@ -14,7 +14,7 @@ import { trackConnections } from '../services/server/connections.ts';
 import { craftedClient } from './helpers/crafted.ts';
 import { run, temporaryDirectory } from './helpers/processes.ts';
 import { caOf, identity, issue, rogueCa } from './helpers/material.ts';
-import { startTestServer, type LogEvent, type TestServer } from './helpers/server.ts';
+import { disposableAgent, startTestServer, type LogEvent, type TestServer } from './helpers/server.ts';
 
 interface Answer {
   status: number;
@@ -219,67 +219,52 @@ describe('a client certificate that expires while its sessions and connections l
 describe('a trust change (a new ca.crt) and what was authenticated under the old one', () => {
   it('invalidates session tickets: the next connection makes a full handshake', async () => {
     const out = await issue('method1');
-    const server = await startTestServer(join(out, 'server'));
-    const agent = new https.Agent({ keepAlive: false, maxCachedSessions: 10 });
-    try {
-      const options = { ...(await clientOptions(join(out, 'client'))), agent };
-      assert.equal((await getOn(server.url(), options)).resumed, false);
-      assert.equal((await getOn(server.url(), options)).resumed, true, 'resumption works before the change');
-      // Still trusts our CA (the client stays welcome), plus another one.
-      const other = await rogueCa('otherCA');
-      await writeFile(join(out, 'server', 'ca.crt'), (await readFile(join(out, 'ca', 'ca.crt'), 'utf8')) + other.certificatePem);
-      assert.equal(await server.reload(), true);
-      const after = await getOn(server.url(), options);
-      assert.equal(after.status, 200);
-      assert.equal(after.resumed, false);
-    } finally {
-      agent.destroy();
-      await server.close();
-    }
+    await using server = await startTestServer(join(out, 'server'));
+    using agent = disposableAgent({ keepAlive: false, maxCachedSessions: 10 });
+    const options = { ...(await clientOptions(join(out, 'client'))), agent };
+    assert.equal((await getOn(server.url(), options)).resumed, false);
+    assert.equal((await getOn(server.url(), options)).resumed, true, 'resumption works before the change');
+    // Still trusts our CA (the client stays welcome), plus another one.
+    const other = await rogueCa('otherCA');
+    await writeFile(join(out, 'server', 'ca.crt'), (await readFile(join(out, 'ca', 'ca.crt'), 'utf8')) + other.certificatePem);
+    assert.equal(await server.reload(), true);
+    const after = await getOn(server.url(), options);
+    assert.equal(after.status, 200);
+    assert.equal(after.resumed, false);
   });
 
   it('closes an idle kept-alive connection made under the old ca.crt; the client must handshake again (and is refused)', async () => {
     const out = await issue('method1');
-    const server = await startTestServer(join(out, 'server'));
-    const agent = new https.Agent({ keepAlive: true, maxSockets: 1, maxCachedSessions: 0 });
-    try {
-      const options = { ...(await clientOptions(join(out, 'client'))), agent };
-      const first = await getOn(server.url(), options);
-      assert.equal(first.status, 200);
-      // The server now trusts only another CA: our client is no longer welcome.
-      await writeFile(join(out, 'server', 'ca.crt'), (await rogueCa('otherCA')).certificatePem);
-      assert.equal(await server.reload(), true);
-      await closed(first.socket);
-      const logged = await server.log.waitFor((event) => event.event === 'connections_closed');
-      assert.equal(logged['reason'], 'trust changed');
-      assert.equal(logged['idle'], 1);
-      await assert.rejects(getOn(server.url(), options), { code: 'ECONNRESET' });
-    } finally {
-      agent.destroy();
-      await server.close();
-    }
+    await using server = await startTestServer(join(out, 'server'));
+    using agent = disposableAgent({ keepAlive: true, maxSockets: 1, maxCachedSessions: 0 });
+    const options = { ...(await clientOptions(join(out, 'client'))), agent };
+    const first = await getOn(server.url(), options);
+    assert.equal(first.status, 200);
+    // The server now trusts only another CA: our client is no longer welcome.
+    await writeFile(join(out, 'server', 'ca.crt'), (await rogueCa('otherCA')).certificatePem);
+    assert.equal(await server.reload(), true);
+    await closed(first.socket);
+    const logged = await server.log.waitFor((event) => event.event === 'connections_closed');
+    assert.equal(logged['reason'], 'trust changed');
+    assert.equal(logged['idle'], 1);
+    await assert.rejects(getOn(server.url(), options), { code: 'ECONNRESET' });
   });
 });
 
 describe('a maximum connection age', () => {
   it('answers the first request after it with Connection: close, then the connection ends', async () => {
     const out = await issue('method1');
-    const server = await startTestServer(join(out, 'server'), undefined, '127.0.0.1', { maxConnectionAgeMs: 300 });
-    const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
-    try {
-      const options = { ...(await clientOptions(join(out, 'client'))), agent };
-      const first = await getOn(server.url(), options);
-      assert.equal(first.headers['connection'], 'keep-alive');
-      await sleep(500);
-      const second = await getOn(server.url(), options);
-      assert.equal(second.socket, first.socket);
-      assert.equal(second.status, 200);
-      assert.equal(second.headers['connection'], 'close');
-      await closed(second.socket);
-    } finally {
-      agent.destroy();
-      await server.close();
-    }
+    await using server = await startTestServer(join(out, 'server'), undefined, '127.0.0.1', { maxConnectionAgeMs: 300 });
+    using agent = disposableAgent({ keepAlive: true, maxSockets: 1 });
+    const options = { ...(await clientOptions(join(out, 'client'))), agent };
+    const first = await getOn(server.url(), options);
+    assert.equal(first.headers['connection'], 'keep-alive');
+    await sleep(500);
+    const second = await getOn(server.url(), options);
+    assert.equal(second.socket, first.socket);
+    assert.equal(second.status, 200);
+    assert.equal(second.headers['connection'], 'close');
+    await closed(second.socket);
   });
 });
 
@@ -452,30 +437,26 @@ describe('log lines an operator can use', () => {
 
   it('the same handshake failure repeated from one source: a few lines per second, then one line with the suppressed count', async () => {
     const out = await issue('method1');
-    const server = await startTestServer(join(out, 'server'));
+    await using server = await startTestServer(join(out, 'server'));
     const attempts = 40;
-    try {
-      for (let i = 0; i < attempts; i += 1) {
-        const socket = net.connect(server.port, '127.0.0.1');
-        socket.on('error', () => undefined);
-        socket.end('GET / HTTP/1.0\r\n\r\n');
-        await once(socket, 'close');
-      }
-      const summary = await server.log.waitFor((event) => event.event === 'handshake_failed_suppressed');
-      await sleep(1500); // a later window may hold a second summary
-      const logged = server.log.events.filter((event) => event.event === 'handshake_failed');
-      const suppressed = server.log.events
-        .filter((event) => event.event === 'handshake_failed_suppressed')
-        .reduce((sum, event) => sum + Number(event['suppressed']), 0);
-      assert.equal(summary['remote'], '127.0.0.1');
-      assert.equal(summary['code'], 'ERR_SSL_HTTP_REQUEST');
-      assert.equal(summary['level'], 'warn');
-      assert.equal(logged.length + suppressed, attempts, 'every failure is either logged or counted');
-      assert.ok(logged.length < attempts / 2, `${logged.length} lines logged`);
-      assert.equal(logged[0]?.['reason'], 'plain HTTP sent to the TLS port');
-    } finally {
-      await server.close();
+    for (let i = 0; i < attempts; i += 1) {
+      const socket = net.connect(server.port, '127.0.0.1');
+      socket.on('error', () => undefined);
+      socket.end('GET / HTTP/1.0\r\n\r\n');
+      await once(socket, 'close');
     }
+    const summary = await server.log.waitFor((event) => event.event === 'handshake_failed_suppressed');
+    await sleep(1500); // a later window may hold a second summary
+    const logged = server.log.events.filter((event) => event.event === 'handshake_failed');
+    const suppressed = server.log.events
+      .filter((event) => event.event === 'handshake_failed_suppressed')
+      .reduce((sum, event) => sum + Number(event['suppressed']), 0);
+    assert.equal(summary['remote'], '127.0.0.1');
+    assert.equal(summary['code'], 'ERR_SSL_HTTP_REQUEST');
+    assert.equal(summary['level'], 'warn');
+    assert.equal(logged.length + suppressed, attempts, 'every failure is either logged or counted');
+    assert.ok(logged.length < attempts / 2, `${logged.length} lines logged`);
+    assert.equal(logged[0]?.['reason'], 'plain HTTP sent to the TLS port');
   });
 
   it("a reason OpenSSL has no name for in our table: its own words, without the thread id and the build's file paths", async () => {

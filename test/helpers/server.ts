@@ -1,3 +1,4 @@
+import https from 'node:https';
 import type { Fields, Log } from '../../services/server/log.ts';
 import { readAllowedClients, type ServerConfig } from '../../services/server/config.ts';
 import { startServer, type MtlsServer } from '../../services/server/server.ts';
@@ -60,4 +61,10 @@ export async function startTestServer(
   const server = await startServer(config, material, log);
   // `await using server = await startTestServer(…)` closes it when the test's block ends, however it ends.
   return { ...server, log, url: (host = 'localhost') => `https://${host}:${server.port}/`, [Symbol.asyncDispose]: () => server.close() };
+}
+
+/** An https.Agent that `using` destroys (its sockets closed) when the test's block ends. */
+export function disposableAgent(options: https.AgentOptions): https.Agent & Disposable {
+  const agent = new https.Agent(options);
+  return Object.assign(agent, { [Symbol.dispose]: () => agent.destroy() });
 }
