@@ -49,16 +49,17 @@ function openGeneration(material: TlsMaterial): Generation {
     lastServerCertificate: undefined,
     expiredOnce: false,
   };
-  const agent = generation.agents['kept-alive'];
-  const keep = agent.keepSocketAlive.bind(agent);
-  // Asked each time the connection falls idle: once either side's certificate is past its
-  // renewal point, the connection is closed rather than kept, so a connection never outlives
-  // the certificates it was authenticated with (even when new material is late).
-  agent.keepSocketAlive = (socket) => {
+  // Asked each time the connection is free again, before the agent reuses it (for a queued
+  // request) or keeps it: once either side's certificate is past its renewal point the
+  // connection is closed instead, so it never outlives the certificates it was authenticated
+  // with (even when new material is late). A connection whose server certificate we cannot
+  // name is closed too: one more handshake is cheap. The agent opens a new connection for
+  // a request still waiting.
+  generation.agents['kept-alive'].prependListener('free', (socket: TLSSocket) => {
     const now = new Date();
-    const server = serverCertificates.get(socket as TLSSocket);
-    return !pastRenewalPoint(material.certificate, now) && !(server !== undefined && pastRenewalPoint(server, now)) && keep(socket);
-  };
+    const server = serverCertificates.get(socket);
+    if (pastRenewalPoint(material.certificate, now) || server === undefined || pastRenewalPoint(server, now)) socket.destroy();
+  });
   return generation;
 }
 
@@ -68,11 +69,14 @@ const serverCertificates = new WeakMap<TLSSocket, X509Certificate | undefined>()
 
 function noteServerCertificate(generation: Generation, socket: TLSSocket): void {
   if (serverCertificates.has(socket)) return; // a kept-alive connection, seen before
-  socket.once('secureConnect', () => {
+  const note = () => {
     const certificate = socket.isSessionReused() ? generation.lastServerCertificate : socket.getPeerX509Certificate();
     if (!socket.isSessionReused()) generation.lastServerCertificate = certificate;
     serverCertificates.set(socket, certificate);
-  });
+  };
+  // On a loaded machine the handshake can finish before we get to listen for it.
+  if (socket.getFinished() !== undefined) note();
+  else socket.once('secureConnect', note);
 }
 
 function pastRenewalPoint(certificate: X509Certificate, now: Date): boolean {
