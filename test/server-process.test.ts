@@ -241,6 +241,65 @@ describe('the health probe checks what is served, not what is on disk', () => {
       await new Promise((resolve) => child.once('exit', resolve));
     }
   });
+  it('stays healthy after a refused reload of ca.crt (garbage on disk: the probe does not trust files)', async () => {
+    const out = await issue('method1');
+    const healthPort = String(20_000 + Math.floor(Math.random() * 20_000));
+    const env = { ...process.env, TLS_DIR: join(out, 'server'), PORT: '0', HEALTH_PORT: healthPort, HOST: '127.0.0.1' };
+    const child = spawn(process.execPath, [SERVER], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const probe = () => run(process.execPath, [join(ROOT, 'services/server/healthcheck.ts')], { env });
+    try {
+      await nextEvent(child, 'listening');
+      const refused = nextEvent(child, 'tls_reload_refused');
+      await writeFile(join(out, 'server', 'ca.crt'), 'garbage\n');
+      const logged = await refused;
+      assert.equal(logged['file'], join(out, 'server', 'ca.crt'));
+      assert.equal(logged['problem'], 'not PEM (no "-----BEGIN" line)');
+      const after = await probe();
+      assert.equal(after.stderr, '');
+      assert.equal(after.code, 0);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+    }
+  });
+  it('turns unhealthy once the served certificate expires (checked on the presented certificate, not on a file)', async () => {
+    const out = await issue('method1');
+    const expiresAt = Date.now() + 3000;
+    const dir = await identity({ issuer: await caOf(out), commonName: 'server', names: 'localhost', profile: 'server', validity: { notBefore: new Date(Date.now() - 60_000), notAfter: new Date(expiresAt) } });
+    const healthPort = String(20_000 + Math.floor(Math.random() * 20_000));
+    const env = { ...process.env, TLS_DIR: dir, PORT: '0', HEALTH_PORT: healthPort, HOST: '127.0.0.1' };
+    const child = spawn(process.execPath, [SERVER], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const probe = () => run(process.execPath, [join(ROOT, 'services/server/healthcheck.ts')], { env });
+    try {
+      await nextEvent(child, 'listening');
+      await sleep(Math.max(0, expiresAt + 1500 - Date.now()));
+      const after = await probe();
+      assert.equal(after.code, 1);
+      assert.match(after.stderr, /^healthcheck: the served certificate: expired on \d{4}-/);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+    }
+  });
+  it('fails when the listener presents another certificate than the one it reports serving', async () => {
+    const out = await issue('method1');
+    const other = await readFile(join(await issue('method1'), 'server', 'tls.crt'));
+    const reported = new X509Certificate(other).fingerprint256;
+    const server = join(out, 'server');
+    const impostor = https.createServer({ cert: await readFile(join(server, 'tls.crt')), key: await readFile(join(server, 'tls.key')) }, (_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok', serving: reported }));
+    });
+    await new Promise<void>((resolve) => impostor.listen(0, '127.0.0.1', resolve));
+    try {
+      const healthPort = String((impostor.address() as { port: number }).port);
+      const result = await run(process.execPath, [join(ROOT, 'services/server/healthcheck.ts')], { env: { ...process.env, HEALTH_PORT: healthPort } });
+      const presented = new X509Certificate(await readFile(join(server, 'tls.crt'))).fingerprint256;
+      assert.equal(result.code, 1);
+      assert.equal(result.stderr, `healthcheck: the health listener presents ${presented}, the server serves ${reported}\n`);
+    } finally {
+      impostor.close();
+    }
+  });
 });
 
 describe('outside a container, the health listener is off unless HEALTH_PORT is set', () => {
