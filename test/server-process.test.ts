@@ -111,7 +111,7 @@ describe('the server does not half-start', () => {
 
 describe('the server process stops cleanly', () => {
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    it(`exits 0 on ${signal} within a second, even with a kept-alive connection open`, async () => {
+    it(`exits 0 on ${signal}, no SIGKILL needed, even with a kept-alive connection open`, async () => {
       const out = await issue('method1');
       const child = spawn(process.execPath, [SERVER], {
         env: { ...process.env, TLS_DIR: join(out, 'server'), PORT: '0', HEALTH_PORT: '0', HOST: '127.0.0.1' },
@@ -123,12 +123,11 @@ describe('the server process stops cleanly', () => {
       const client = (file: string) => readFile(join(out, 'client', file));
       const body = await get(`https://localhost:${port}/`, { agent, cert: await client('tls.crt'), key: await client('tls.key'), ca: await client('ca.crt') });
       assert.equal(body, 'Hello client, from server (mTLS verified)\n');
-      const started = Date.now();
+      const ended = endingOf(child);
       child.kill(signal);
-      const code = await new Promise<number | null>((resolve) => child.once('exit', (exitCode) => resolve(exitCode)));
+      const ending = await ended;
       agent.destroy();
-      assert.equal(code, 0);
-      assert.ok(Date.now() - started < 1000, `stopped in ${Date.now() - started} ms`);
+      assert.deepEqual(ending, { code: 0, signal: null, killedByTest: false });
     });
   }
 });
