@@ -13,7 +13,9 @@ COMPOSE_ALL = $(COMPOSE) --profile method1 --profile method2 --profile failures 
 # The rest of a recipe line runs with a Node that satisfies package.json's
 # engines first on PATH (Node 24 fetched on Debian when the host's is older)
 # and node_modules as package-lock.json lists it: see .ci/prepare.sh.
-WITH_NODE = PATH="$$(bash .ci/prepare.sh):$$PATH" && export PATH &&
+# Node's compile cache, as the npm scripts set it: the test runner and every process a test starts inherit it
+# (an absolute path, so that a process started in another folder, such as a clone, does not write one there).
+WITH_NODE = PATH="$$(bash .ci/prepare.sh):$$PATH" && export PATH && export NODE_COMPILE_CACHE=$${NODE_COMPILE_CACHE:-$(CURDIR)/node_modules/.cache/node-compile} &&
 
 # TESTS=all: every test. TESTS=unit: all but those that need Docker (the
 # suites under describeWithDocker) or a fresh clone of the repository.

@@ -1,10 +1,15 @@
 // The key types the benchmarks compare: how our PKI is asked for each, how the
 // openssl CLI makes the same key, and which `openssl speed` figures are its floor.
 import { execFileSync } from 'node:child_process';
+import type { PkiOptionsInit } from '../pki/options.ts';
+import { describeKeySpec, type KeySpec } from '../services/shared/key-types.ts';
 
 export interface KeyKind {
+  /** As the PKI's report names it: "RSA-2048", "ECDSA P-256", "Ed25519". */
   label: string;
-  /** Flags for `npm run pki`. */
+  /** What to ask the PKI for, in process. */
+  pki: Pick<PkiOptionsInit, 'keyType' | 'keySize' | 'curve'>;
+  /** The same, as flags for `npm run pki`. */
   pkiArgs: string[];
   /** `openssl genpkey` flags for the same key. */
   genpkey: string[];
@@ -20,11 +25,18 @@ const RSA_USAGE = 'critical,digitalSignature,keyEncipherment';
 const SIGN_ONLY = 'critical,digitalSignature';
 const RATES = String.raw`\s+\S+\s+\S+\s+([\d.]+)\s+([\d.]+)`;
 
+/** Label and PKI request from the key type itself, so that the bench offers only what the PKI makes. */
+function asked(spec: KeySpec): Pick<KeyKind, 'label' | 'pki' | 'pkiArgs'> {
+  const pki = { keyType: spec.type, keySize: spec.rsaBits, curve: spec.curve };
+  const pkiArgs = ['--key-type', spec.type, ...(spec.rsaBits === undefined ? [] : ['--key-size', String(spec.rsaBits)]), ...(spec.curve === undefined ? [] : ['--curve', spec.curve])];
+  return { label: describeKeySpec(spec), pki, pkiArgs };
+}
+
 export const KEY_KINDS: KeyKind[] = [
-  { label: 'RSA-2048', pkiArgs: ['--key-type', 'rsa', '--key-size', '2048'], genpkey: ['-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048'], digest: '-sha256', keyUsage: RSA_USAGE, speed: 'rsa2048', speedLine: new RegExp(`rsa\\s+2048 bits${RATES}`) },
-  { label: 'RSA-3072', pkiArgs: ['--key-type', 'rsa', '--key-size', '3072'], genpkey: ['-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:3072'], digest: '-sha256', keyUsage: RSA_USAGE, speed: 'rsa3072', speedLine: new RegExp(`rsa\\s+3072 bits${RATES}`) },
-  { label: 'ECDSA P-256', pkiArgs: ['--key-type', 'ecdsa'], genpkey: ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256'], digest: '-sha256', keyUsage: SIGN_ONLY, speed: 'ecdsap256', speedLine: new RegExp(`ecdsa \\(nistp256\\)${RATES}`) },
-  { label: 'Ed25519', pkiArgs: ['--key-type', 'ed25519'], genpkey: ['-algorithm', 'ED25519'], digest: '', keyUsage: SIGN_ONLY, speed: 'ed25519', speedLine: new RegExp(`EdDSA \\(Ed25519\\)${RATES}`) },
+  { ...asked({ type: 'rsa', rsaBits: 2048 }), genpkey: ['-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048'], digest: '-sha256', keyUsage: RSA_USAGE, speed: 'rsa2048', speedLine: new RegExp(`rsa\\s+2048 bits${RATES}`) },
+  { ...asked({ type: 'rsa', rsaBits: 3072 }), genpkey: ['-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:3072'], digest: '-sha256', keyUsage: RSA_USAGE, speed: 'rsa3072', speedLine: new RegExp(`rsa\\s+3072 bits${RATES}`) },
+  { ...asked({ type: 'ecdsa', curve: 'P-256' }), genpkey: ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256'], digest: '-sha256', keyUsage: SIGN_ONLY, speed: 'ecdsap256', speedLine: new RegExp(`ecdsa \\(nistp256\\)${RATES}`) },
+  { ...asked({ type: 'ed25519' }), genpkey: ['-algorithm', 'ED25519'], digest: '', keyUsage: SIGN_ONLY, speed: 'ed25519', speedLine: new RegExp(`EdDSA \\(Ed25519\\)${RATES}`) },
 ];
 
 /** Picks kinds by label ("RSA-2048,Ed25519"); undefined names the first unknown one. */

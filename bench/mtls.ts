@@ -1,5 +1,5 @@
 // What mTLS costs in our server, side by side with a bare node:https baseline:
-//   npm run bench -- [--key-size 2048|3072] [--repeat 7] [--seconds 3] [--warmup 1]
+//   npm run bench -- [--key-size 2048|3072|4096] [--repeat 7] [--seconds 3] [--warmup 1]
 //                    [--concurrency 8] [--max-requests 100000] [--handshake-rate 60]
 //                    [--keepalive-rate 1500] [--kinds-repeat 3] [--pki-runs 10] [--out DIR]
 // then measures a full mutual handshake per key type (RSA-2048, RSA-3072,
@@ -16,7 +16,8 @@ import { parseArgs } from 'node:util';
 import { connect } from 'node:tls';
 import { Worker } from 'node:worker_threads';
 import { runPki } from '../pki/issue.ts';
-import { parsePkiOptions } from '../pki/options.ts';
+import { resolvePkiOptions } from '../pki/options.ts';
+import { RSA_BITS } from '../services/shared/key-types.ts';
 import { handshakeFloorUs, KEY_KINDS, opensslSpeed as signatureSpeed, type KeyKind, type SignatureSpeed } from './kinds.ts';
 import type { LoadJob, LoadResult, Mode } from './load.ts';
 import { cpuTimeMs, residentMiB } from './proc.ts';
@@ -54,7 +55,7 @@ process.on('exit', () => {
 
 try {
   const out = join(work, 'pki');
-  await runPki(parsePkiOptions(['--method', 'method1', '--out', out, '--key-size', String(settings.keySize)])!);
+  await runPki(resolvePkiOptions({ method: 'method1', out, keySize: settings.keySize }));
   const material = {
     cert: readFileSync(join(out, 'client', 'tls.crt'), 'utf8'),
     key: readFileSync(join(out, 'client', 'tls.key'), 'utf8'),
@@ -117,9 +118,9 @@ function readSettings() {
     }
     return value;
   };
-  const keySize = number('key-size', 2048, 4096);
-  if (![2048, 3072, 4096].includes(keySize)) {
-    console.error(`bench: --key-size must be 2048, 3072 or 4096, not "${keySize}"`);
+  const keySize = RSA_BITS.find((bits) => String(bits) === values['key-size']);
+  if (keySize === undefined) {
+    console.error(`bench: --key-size must be one of ${RSA_BITS.join(', ')}, not "${values['key-size']}"`);
     process.exit(2);
   }
   return {
@@ -172,7 +173,7 @@ async function startServer(name: ServerName, tlsDir: string, logFile: string): P
   const fd = openSync(logFile, 'w');
   // Our server logs as it would in production: one JSON line per request, to a file here.
   const child = spawn(process.execPath, [SERVERS[name]], {
-    env: { ...process.env, TLS_DIR: tlsDir, PORT: '0', HOST: '127.0.0.1', HEALTH_PORT: '0' },
+    env: { ...process.env, TLS_DIR: tlsDir, PORT: '0', HOST: '127.0.0.1', HEALTH_PORT: '' },
     stdio: ['ignore', fd, 'inherit'],
   });
   closeSync(fd);
@@ -271,7 +272,7 @@ async function measureKinds(): Promise<KindRow[]> {
   const rows: KindRow[] = [];
   for (const kind of KEY_KINDS) {
     const out = join(work, `kind-${kind.label.replace(/\W/g, '')}`);
-    await runPki(parsePkiOptions(['--method', 'method1', '--out', out, ...kind.pkiArgs])!);
+    await runPki(resolvePkiOptions({ method: 'method1', out, ...kind.pki }));
     const material = clientMaterial(out);
     const cells: Cell[] = [];
     for (let run = 0; run < settings.kindsRepeat; run++) {

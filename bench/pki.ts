@@ -8,8 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { DAY_MS } from '../pki/certificates.ts';
 import { runPki } from '../pki/issue.ts';
-import { parsePkiOptions } from '../pki/options.ts';
+import { resolvePkiOptions } from '../pki/options.ts';
 import { createCsr, generateKey, issueCertificate, parseCsr, type KeySpec } from '../services/shared/x509.ts';
 import { KEY_KINDS, pickKinds, type KeyKind } from './kinds.ts';
 import { median } from './stats.ts';
@@ -53,12 +54,12 @@ try {
   for (const kind of kinds) {
     checkOpensslSequence(kind);
     const samples = { cli: [] as number[], library: [] as number[], openssl: [] as number[], builder: [] as number[] };
-    const spec = parsePkiOptions(['--method', 'method1', '--out', work, ...kind.pkiArgs])!.key;
+    const spec = resolvePkiOptions({ method: 'method1', out: work, ...kind.pki }).key;
     for (let run = 0; run < runs; run++) {
       // Interleaved, so that whatever else the machine does hits all three alike.
       const args = (kindOf: string) => ['--method', 'method1', '--out', fresh(kind, kindOf, run), ...kind.pkiArgs];
       samples.cli.push(time(() => execFileSync(process.execPath, ['pki/main.ts', ...args('cli')], { cwd: ROOT, env: CLI_ENV })));
-      samples.library.push(await timeAsync(() => runPki(parsePkiOptions(args('lib'))!)));
+      samples.library.push(await timeAsync(() => runPki(resolvePkiOptions({ method: 'method1', out: fresh(kind, 'lib', run), ...kind.pki }))));
       samples.openssl.push(time(() => opensslSequence(kind, fresh(kind, 'openssl', run))));
       samples.builder.push(await timeAsync(() => builderOnly(spec)));
     }
@@ -77,7 +78,7 @@ try {
 async function builderOnly(spec: KeySpec): Promise<void> {
   const [caKey, ...leafKeys] = await Promise.all([generateKey(spec), generateKey(spec), generateKey(spec)]);
   const notBefore = new Date();
-  const notAfter = new Date(notBefore.getTime() + 86_400_000);
+  const notAfter = new Date(notBefore.getTime() + DAY_MS);
   const caPem = issueCertificate({ profile: 'ca', commonName: 'selfCA', names: [], publicKey: caKey!, subjectKey: caKey, notBefore, notAfter });
   const issuer = { certificate: new X509Certificate(caPem), key: caKey! };
   for (const [index, key] of leafKeys.entries()) {

@@ -4,10 +4,10 @@
 // ca/.committed (the commit point), then moved into place. The next run
 // removes a staged pair (never used, rolled back) and finishes installing a
 // committed one (rolled forward).
-import { lstat, mkdir, rename, rm, rmdir } from 'node:fs/promises';
+import { mkdir, rename, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CA_FILE } from '../services/shared/tls-material.ts';
-import { CA_FOLDER_MODE, CERTIFICATE_MODE, checkOwnIfPresent, KEY_MODE, syncDirectory, writeNewFile } from './files.ts';
+import { CA_FOLDER_MODE, CERTIFICATE_MODE, checkOwnIfPresent, isPresent, KEY_MODE, syncDirectory, writeNewFile } from './files.ts';
 
 export const CA_KEY_FILE = 'ca.key';
 const STAGED = '.staged';
@@ -53,14 +53,4 @@ async function install(caDir: string): Promise<void> {
   }
   await rmdir(committed);
   await syncDirectory(caDir);
-}
-
-async function isPresent(path: string): Promise<boolean> {
-  try {
-    await lstat(path);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw error;
-  }
 }

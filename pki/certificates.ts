@@ -1,7 +1,7 @@
 // The PKI's policy on top of the shared builder: how long certificates last,
 // and which requests the CA agrees to sign.
 import { X509Certificate, type KeyObject } from 'node:crypto';
-import { formatSubjectName, sameNames, type SubjectName } from '../services/shared/names.ts';
+import { formatSubjectName, type SubjectName } from '../services/shared/names.ts';
 import { createCsr as buildCsr, CsrError, issueCertificate, parseCsr, type ParsedCsr } from '../services/shared/x509.ts';
 
 /** What a leaf may be used for; the issuer decides this, never the requester. */
@@ -18,7 +18,7 @@ export interface Issuer {
   key: KeyObject;
 }
 
-const DAY_MS = 24 * 60 * 60 * 1000;
+export const DAY_MS = 24 * 60 * 60 * 1000;
 // Backdated so that a peer whose clock is a little behind still accepts a fresh certificate.
 const CLOCK_SKEW_MS = 5 * 60 * 1000;
 
@@ -88,4 +88,11 @@ function checkRequest(request: ParsedCsr, approved: Approved): void {
 /** One certificate that signs itself: method2's shared identity and trust anchor. */
 export function createSelfSigned(commonName: string, names: readonly SubjectName[], key: KeyObject, validity: Validity): string {
   return issueCertificate({ profile: 'self-signed-both', commonName, names, publicKey: key, subjectKey: key, ...validity });
+}
+
+/** Whether two name lists hold the same names, in any order (the PKI's test of a CSR and of a kept leaf). */
+export function sameNames(a: readonly SubjectName[], b: readonly SubjectName[]): boolean {
+  const left = new Set(a.map(formatSubjectName));
+  const right = new Set(b.map(formatSubjectName));
+  return left.size === right.size && [...left].every((name) => right.has(name));
 }

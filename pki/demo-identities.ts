@@ -9,15 +9,13 @@ import { OTHER_CA_NAME, SCENARIOS, type Material, type Scenario } from '../demo/
 import { summarizeCertificate } from '../services/shared/certificate.ts';
 import { parseSubjectNames, type SubjectName } from '../services/shared/names.ts';
 import { CA_FILE, CERTIFICATE_FILE, isIssuedBy, KEY_FILE, readKeyPair, readTrust, type KeyPair } from '../services/shared/tls-material.ts';
-import { clampTo, commonNameOf, createCaCertificate, createCsr, issueFromCsr, validity, type Issuer, type Validity } from './certificates.ts';
+import { clampTo, commonNameOf, createCaCertificate, createCsr, DAY_MS, issueFromCsr, validity, type Issuer, type Validity } from './certificates.ts';
 import { demoFolder } from './demo-folders.ts';
 import { CERTIFICATE_MODE, ensureDirectory, writeFileAtomic, writeIdentity } from './files.ts';
 import { CA_KEY_FILE } from './ca-files.ts';
-import { generateKey } from './keys.ts';
+import { generateKey, type KeySpec } from './keys.ts';
 import type { PkiOptions } from './options.ts';
 import type { Outcome, PkiResult } from './outcome.ts';
-
-const DAY_MS = 86_400_000;
 
 /**
  * The step after method1, on request (--with-demo-identities): one folder
@@ -35,8 +33,9 @@ async function ensureDemoIdentities(options: PkiOptions, ca: KeyPair, now: Date,
   // Made at most once per run, and only if some folder needs them.
   let rogue: Promise<Issuer> | undefined;
   let other: Promise<Issuer> | undefined;
-  const rogueCa = () => (rogue ??= makeCa(options.caName, options, now));
-  const otherCa = () => (other ??= makeCa(OTHER_CA_NAME, options, now));
+  const caValidity = validity(now, options.days);
+  const rogueCa = () => (rogue ??= makeCa(options.caName, options.key, caValidity));
+  const otherCa = () => (other ??= makeCa(OTHER_CA_NAME, options.key, caValidity));
   return Promise.all(
     SCENARIOS.map(async (scenario) => {
       const spec = scenario.material;
@@ -113,7 +112,7 @@ async function listing(dir: string): Promise<string[]> {
 }
 
 /** A throwaway CA: its certificate is kept (as a signer's or as a wrong trust anchor), its key is not. */
-async function makeCa(commonName: string, options: PkiOptions, now: Date): Promise<Issuer> {
-  const key: KeyObject = await generateKey(options.key);
-  return { certificatePem: createCaCertificate(commonName, key, validity(now, options.days)), key };
+async function makeCa(commonName: string, spec: KeySpec, range: Validity): Promise<Issuer> {
+  const key: KeyObject = await generateKey(spec);
+  return { certificatePem: createCaCertificate(commonName, key, range), key };
 }

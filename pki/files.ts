@@ -3,6 +3,7 @@ import type { Stats } from 'node:fs';
 import { chmod, lstat, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
+import { MtlsError } from '../services/shared/errors.ts';
 import { CA_FILE, CERTIFICATE_FILE, KEY_FILE } from '../services/shared/tls-material.ts';
 import { privateKeyToPem } from './keys.ts';
 
@@ -16,7 +17,7 @@ export const IDENTITY_FOLDER_MODE = 0o755;
  * symbolic link, someone else's, or writable by others. Nothing is read from
  * it, kept, or written through it.
  */
-export class UnsafePathError extends Error {
+export class UnsafePathError extends MtlsError {
   readonly code = 'EUNSAFEPATH';
 }
 
@@ -134,13 +135,20 @@ export async function removeStaleTemporaryFiles(dir: string): Promise<number> {
   return stale.length;
 }
 
-async function lstatIfPresent(path: string): Promise<Stats | undefined> {
+/** What is at `path` itself (a symbolic link is not followed), or undefined when nothing is; other errors (e.g. EACCES) propagate. */
+export async function lstatIfPresent(path: string): Promise<Stats | undefined> {
   try {
     return await lstat(path);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    // ENOTDIR: a part of the path is a file, so nothing can be there.
+    if (['ENOENT', 'ENOTDIR'].includes((error as NodeJS.ErrnoException).code ?? '')) return undefined;
     throw error;
   }
+}
+
+/** Whether anything (a file, a folder, a symbolic link, even a dangling one) is at `path`. */
+export async function isPresent(path: string): Promise<boolean> {
+  return (await lstatIfPresent(path)) !== undefined;
 }
 
 function octal(mode: number): string {

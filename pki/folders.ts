@@ -2,11 +2,13 @@
 // write is checked (no symbolic link, nothing another user owns or may
 // write), what a killed run left behind is cleaned up or completed, and kept
 // keys are made private again.
-import { join } from 'node:path';
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { CA_FILE, CERTIFICATE_FILE, KEY_FILE } from '../services/shared/tls-material.ts';
 import { CA_KEY_FILE, recoverCaPair } from './ca-files.ts';
-import { CA_FOLDER_MODE, checkOwnIfPresent, ensureDirectory, IDENTITY_FOLDER_MODE, removeStaleTemporaryFiles, tightenKeyMode } from './files.ts';
-import { foldersOf, type PkiOptions } from './options.ts';
+import { CA_FOLDER_MODE, checkOwnIfPresent, ensureDirectory, IDENTITY_FOLDER_MODE, isPresent, removeStaleTemporaryFiles, tightenKeyMode } from './files.ts';
+import { foldersOf, UsageError, type PkiOptions } from './options.ts';
 
 export const CA_FOLDER = 'ca';
 
@@ -20,6 +22,28 @@ export async function prepareFolders(options: PkiOptions): Promise<FolderNotes> 
   const notes: FolderNotes = new Map();
   for (const folder of folders) notes.set(folder, await tidy(join(options.out, folder), folder));
   return notes;
+}
+
+/**
+ * --out must lead to folders we can write, checked before anything is
+ * written: each identity folder that exists must be writable, and where one
+ * does not exist yet, the nearest existing directory above it. (--out itself
+ * need not be writable: in a container each identity folder is its own volume.)
+ * Bad input like a bad flag: UsageError.
+ */
+export async function checkOutWritable(out: string, folders: readonly string[]): Promise<void> {
+  for (const folder of folders) {
+    let existing = join(out, folder);
+    while (!(await isPresent(existing))) existing = dirname(existing);
+    if (!(await stat(existing)).isDirectory()) {
+      throw new UsageError(existing === out ? `--out ${out} is a file, not a directory` : `--out ${out}: ${existing} is a file`);
+    }
+    try {
+      await access(existing, constants.W_OK | constants.X_OK);
+    } catch (error) {
+      throw new UsageError(`--out ${out}: ${existing} is not writable (${(error as NodeJS.ErrnoException).code})`, { cause: error });
+    }
+  }
 }
 
 async function inspect(dir: string, folder: string): Promise<void> {

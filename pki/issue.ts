@@ -1,8 +1,9 @@
 import { X509Certificate, type KeyObject } from 'node:crypto';
-import { lstat, mkdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { summarizeCertificate } from '../services/shared/certificate.ts';
-import { formatSubjectName, namesFromSubjectAltName, sameNames, type SubjectName } from '../services/shared/names.ts';
+import { MtlsError } from '../services/shared/errors.ts';
+import { formatSubjectName, namesFromSubjectAltName, type SubjectName } from '../services/shared/names.ts';
 import {
   CA_FILE,
   CERTIFICATE_FILE,
@@ -12,20 +13,19 @@ import {
   TlsMaterialError,
   type KeyPair,
 } from '../services/shared/tls-material.ts';
-import { clampTo, commonNameOf, createCaCertificate, createCsr, createSelfSigned, issueFromCsr, validity, type Profile } from './certificates.ts';
-import { CA_FOLDER_MODE, CERTIFICATE_MODE, checkOutFolder, ensureDirectory, IDENTITY_FOLDER_MODE, readIfPresent, writeFileAtomic, writeIdentity } from './files.ts';
+import { clampTo, commonNameOf, createCaCertificate, createCsr, createSelfSigned, DAY_MS, issueFromCsr, sameNames, validity, type Profile, type Validity } from './certificates.ts';
+import { CA_FOLDER_MODE, CERTIFICATE_MODE, checkOutFolder, ensureDirectory, IDENTITY_FOLDER_MODE, isPresent, readIfPresent, writeFileAtomic, writeIdentity } from './files.ts';
 import { CA_KEY_FILE, writeCaPair } from './ca-files.ts';
-import { CA_FOLDER, prepareFolders, type FolderNotes } from './folders.ts';
-import { describeKeySpec, generateKey, keyKind, keySupply, privateKeyToPem } from './keys.ts';
+import { CA_FOLDER, checkOutWritable, prepareFolders, type FolderNotes } from './folders.ts';
+import { describeKeySpec, generateKey, keyKind, keySupply, privateKeyToPem, type KeySpec } from './keys.ts';
 import { DEFAULT_LOCK_WAIT_MS, lockOut } from './lock.ts';
-import type { PkiOptions } from './options.ts';
+import { foldersOf, type PkiOptions } from './options.ts';
 import type { Outcome, PkiResult } from './outcome.ts';
 
-const DAY_MS = 24 * 60 * 60 * 1000;
 const RENEW_BEFORE_MS = 30 * DAY_MS;
 
 /** Existing CA material that must not be replaced without --force. */
-export class CaMaterialError extends Error {
+export class CaMaterialError extends MtlsError {
   readonly code = 'ECAMATERIAL';
 }
 
@@ -41,6 +41,7 @@ interface LeafSpec {
 export type NextStep = (result: PkiResult, now: Date) => Promise<PkiResult>;
 
 export async function runPki(options: PkiOptions, now = new Date(), lockWaitMs = DEFAULT_LOCK_WAIT_MS, next?: NextStep): Promise<PkiResult> {
+  await checkOutWritable(options.out, foldersOf(options.method, options.withDemoIdentities));
   // Created when missing, never re-moded: --out may be /tmp or a volume's parent.
   // Not group-writable whatever the umask, or checkOutFolder would refuse it.
   await mkdir(options.out, { recursive: true, mode: IDENTITY_FOLDER_MODE });
@@ -72,11 +73,11 @@ async function issueMethod1(options: PkiOptions, now: Date): Promise<Outcome[]> 
   const existing = options.force ? undefined : await loadCa(caDir, now);
   // A new CA means every leaf is new too: generate all the keys at once.
   const nextKey = keySupply(options.key, existing ? 0 : 1 + leaves.length);
-  const ca = existing ?? (await createCa(caDir, options, await nextKey(), now));
+  const ca = existing ?? (await createCa(caDir, options.caName, validity(now, options.days), await nextKey()));
   const caOutcome: Outcome = {
     identity: 'ca',
     action: existing ? 'kept' : 'issued',
-    reason: existing ? caKeptReason(ca.certificate, options, now) : options.force ? '--force: new CA' : 'no CA yet',
+    reason: existing ? caKeptReason(ca.certificate, options.key, options.days, now) : options.force ? '--force: new CA' : 'no CA yet',
     certificate: summarizeCertificate(ca.certificate),
   };
   const leafOutcomes = await Promise.all(leaves.map((leaf) => ensureLeaf(leaf, ca, options, now, !existing, nextKey)));
@@ -85,14 +86,14 @@ async function issueMethod1(options: PkiOptions, now: Date): Promise<Outcome[]> 
 
 /** The existing CA, or undefined when there is none; anything half-there or broken is refused. */
 async function loadCa(caDir: string, now: Date): Promise<KeyPair | undefined> {
-  const present = await Promise.all([CA_FILE, CA_KEY_FILE].map((name) => exists(join(caDir, name))));
+  const present = await Promise.all([CA_FILE, CA_KEY_FILE].map((name) => isPresent(join(caDir, name))));
   if (!present[0] && !present[1]) return undefined;
   let ca: KeyPair;
   try {
     ca = await readKeyPair(caDir, CA_FILE, CA_KEY_FILE);
   } catch (error) {
     if (!(error instanceof TlsMaterialError)) throw error;
-    throw refuseCa(error.message);
+    throw refuseCa(error.message, error);
   }
   if (!ca.certificate.ca) throw refuseCa(`${join(caDir, CA_FILE)} is not a CA certificate`);
   if (now > ca.certificate.validToDate) {
@@ -102,16 +103,16 @@ async function loadCa(caDir: string, now: Date): Promise<KeyPair | undefined> {
 }
 
 /** Kept, and said so; with a warning once the CA itself is near its end (only --force replaces a CA). */
-function caKeptReason(cert: X509Certificate, options: PkiOptions, now: Date): string {
-  const kept = `existing CA kept${caKeyNote(cert, options)}`;
-  if (cert.validToDate.getTime() - now.getTime() >= renewalWindowMs(options.days)) return kept;
+function caKeptReason(cert: X509Certificate, wanted: KeySpec, caDays: number, now: Date): string {
+  const kept = `existing CA kept${caKeyNote(cert, wanted)}`;
+  if (cert.validToDate.getTime() - now.getTime() >= renewalWindowMs(caDays)) return kept;
   return `${kept}; WARNING: it expires ${cert.validToDate.toISOString()}, rerun with --force before then (every certificate is re-issued)`;
 }
 
 /** A CA of another key type keeps signing (mixed chains work); say so, and how to change it. */
-function caKeyNote(cert: X509Certificate, options: PkiOptions): string {
-  const [has, wanted] = [keyKind(cert.publicKey), describeKeySpec(options.key)];
-  return has === wanted ? '' : `; its key stays ${has} (--force replaces it with ${wanted})`;
+function caKeyNote(cert: X509Certificate, wanted: KeySpec): string {
+  const [has, asked] = [keyKind(cert.publicKey), describeKeySpec(wanted)];
+  return has === asked ? '' : `; its key stays ${has} (--force replaces it with ${asked})`;
 }
 
 /** Renew 30 days before the end, or a third of the way from it for short-lived certificates. */
@@ -119,14 +120,12 @@ function renewalWindowMs(validityDays: number): number {
   return Math.min(RENEW_BEFORE_MS, (validityDays * DAY_MS) / 3);
 }
 
-function refuseCa(problem: string): CaMaterialError {
-  return new CaMaterialError(
-    `${problem}; refusing to replace the CA (--force issues a new CA and re-issues every certificate)`,
-  );
+function refuseCa(problem: string, cause?: unknown): CaMaterialError {
+  return new CaMaterialError(`${problem}; refusing to replace the CA (--force issues a new CA and re-issues every certificate)`, { cause });
 }
 
-async function createCa(caDir: string, options: PkiOptions, key: KeyObject, now: Date): Promise<KeyPair> {
-  const certificatePem = createCaCertificate(options.caName, key, validity(now, options.days));
+async function createCa(caDir: string, commonName: string, range: Validity, key: KeyObject): Promise<KeyPair> {
+  const certificatePem = createCaCertificate(commonName, key, range);
   const keyPem = privateKeyToPem(key);
   await ensureDirectory(caDir, CA_FOLDER_MODE);
   await writeCaPair(caDir, keyPem, certificatePem);
@@ -169,7 +168,7 @@ async function ensureLeaf(
 /** Why a readable, matching leaf must be re-issued, or undefined when it is fine. */
 function staleReason(cert: X509Certificate, leaf: LeafSpec, ca: KeyPair, options: PkiOptions, now: Date): string | undefined {
   if (!isIssuedBy(cert, ca.certificate)) return 'not signed by the current CA';
-  return commonReasons(cert, leaf, options, now, options.leafDays, ca.certificate.validToDate);
+  return commonReasons(cert, leaf, options.key, now, options.leafDays, ca.certificate.validToDate);
 }
 
 // ---- method2: one self-signed certificate, shared by both sides ----
@@ -219,7 +218,7 @@ async function inspectShared(
   // certificate has none; a trust anchor is trusted as-is, its own signature is enough.
   const self = first.certificate;
   if (self.subject !== self.issuer || !self.verify(self.publicKey)) return { problem: 'not self-signed' };
-  const problem = commonReasons(self, shared, options, now, options.days, undefined);
+  const problem = commonReasons(self, shared, options.key, now, options.days, undefined);
   return problem === undefined ? { kept: first } : { problem };
 }
 
@@ -229,7 +228,7 @@ async function inspectShared(
 function commonReasons(
   cert: X509Certificate,
   leaf: LeafSpec,
-  options: PkiOptions,
+  wanted: KeySpec,
   now: Date,
   validityDays: number,
   caValidTo: Date | undefined,
@@ -240,8 +239,8 @@ function commonReasons(
   }
   if (!cert.subject.split('\n').includes(`CN=${leaf.commonName}`)) return `issued for ${cert.subject.trim()}, not CN=${leaf.commonName}`;
   if (cert.validFromDate > now) return 'not valid yet';
-  const [has, wanted] = [keyKind(cert.publicKey), describeKeySpec(options.key)];
-  if (has !== wanted) return `its key is ${has}, not ${wanted}`;
+  const [has, asked] = [keyKind(cert.publicKey), describeKeySpec(wanted)];
+  if (has !== asked) return `its key is ${has}, not ${asked}`;
   const renewBefore = renewalWindowMs(validityDays);
   const expiresSoon = cert.validToDate.getTime() - now.getTime() < renewBefore;
   // A leaf can never outlast its CA: re-issuing then would not buy any time.
@@ -268,14 +267,4 @@ async function writeIfChanged(path: string, data: string, mode: number): Promise
 function unionOfNames(a: readonly SubjectName[], b: readonly SubjectName[]): SubjectName[] {
   const seen = new Set(a.map(formatSubjectName));
   return [...a, ...b.filter((name) => !seen.has(formatSubjectName(name)))];
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await lstat(path);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw error;
-  }
 }

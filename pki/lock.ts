@@ -8,6 +8,7 @@ import { access, link, lstat, readFile, rename, rm, writeFile } from 'node:fs/pr
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { MtlsError } from '../services/shared/errors.ts';
 import { checkOwnIfPresent, ensureDirectory, IDENTITY_FOLDER_MODE } from './files.ts';
 import { UsageError } from './options.ts';
 
@@ -16,7 +17,7 @@ export const DEFAULT_LOCK_WAIT_MS = 30_000;
 const POLL_MS = 50;
 
 /** Another run held the lock for longer than this run would wait. */
-export class LockBusyError extends Error {
+export class LockBusyError extends MtlsError {
   readonly code = 'ELOCKED';
 }
 

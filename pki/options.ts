@@ -1,11 +1,32 @@
-import { accessSync, constants, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { BadInputError } from '../services/shared/errors.ts';
 import { parseSubjectNames, type SubjectName } from '../services/shared/names.ts';
 import { DEMO_FOLDERS } from './demo-folders.ts';
 import { CURVES, KEY_TYPES, RSA_BITS, type Curve, type KeySpec, type RsaBits } from '../services/shared/key-types.ts';
 
 export type Method = 'method1' | 'method2';
+
+/**
+ * What a caller asks for, before validation: the command line parses into
+ * this, and the bench and the tests write it directly. Only `method` and `out`
+ * have no default.
+ */
+export interface PkiOptionsInit {
+  method?: string;
+  out?: string;
+  days?: number;
+  leafDays?: number;
+  keyType?: string;
+  keySize?: number;
+  curve?: string;
+  force?: boolean;
+  caName?: string;
+  /** Comma-separated, as --server-names takes them. */
+  serverNames?: string;
+  clientNames?: string;
+  withDemoIdentities?: boolean;
+}
 
 /** Everything the PKI needs, validated: nothing below this file sees raw flags. */
 export interface PkiOptions {
@@ -26,7 +47,7 @@ export interface PkiOptions {
 }
 
 /** Bad input: the message is one line that names the flag and the problem. */
-export class UsageError extends Error {
+export class UsageError extends BadInputError {
   readonly code = 'EUSAGE';
 }
 
@@ -55,38 +76,72 @@ export const USAGE = `usage: npm run pki -- --method method1|method2 --out DIR [
 const FLAGS = {
   method: { type: 'string' },
   out: { type: 'string' },
-  days: { type: 'string', default: '365' },
+  days: { type: 'string' },
   'leaf-days': { type: 'string' },
-  'key-type': { type: 'string', default: 'rsa' },
+  'key-type': { type: 'string' },
   'key-size': { type: 'string' },
   curve: { type: 'string' },
-  force: { type: 'boolean', default: false },
-  'ca-name': { type: 'string', default: 'selfCA' },
-  'server-names': { type: 'string', default: 'server,localhost,127.0.0.1,::1' },
-  'client-names': { type: 'string', default: 'client' },
-  'with-demo-identities': { type: 'boolean', default: false },
+  force: { type: 'boolean' },
+  'ca-name': { type: 'string' },
+  'server-names': { type: 'string' },
+  'client-names': { type: 'string' },
+  'with-demo-identities': { type: 'boolean' },
   help: { type: 'boolean', default: false },
 } as const;
 
-/** Parses and validates the command line; returns undefined when --help was asked for. */
-export function parsePkiOptions(args: string[]): PkiOptions | undefined {
+const DEFAULTS = {
+  days: 365,
+  keyType: 'rsa',
+  caName: 'selfCA',
+  serverNames: 'server,localhost,127.0.0.1,::1',
+  clientNames: 'client',
+} as const;
+
+/** The command line as PkiOptionsInit (undefined when --help was asked for); only its syntax is checked here. */
+export function parsePkiArgs(args: string[]): PkiOptionsInit | undefined {
   const { values } = parseFlags(args);
   if (values.help) return undefined;
-  const method = parseMethod(values.method);
-  const withDemoIdentities = values['with-demo-identities'];
+  const days = (flag: string, value: string | undefined) => wholeNumber(value, () => daysMessage(flag, value));
+  return {
+    method: values.method,
+    out: values.out,
+    days: days('--days', values.days),
+    leafDays: days('--leaf-days', values['leaf-days']),
+    keyType: values['key-type'],
+    keySize: wholeNumber(values['key-size'], () => keySizeMessage(values['key-size'])),
+    curve: values.curve,
+    force: values.force,
+    caName: values['ca-name'],
+    serverNames: values['server-names'],
+    clientNames: values['client-names'],
+    withDemoIdentities: values['with-demo-identities'],
+  };
+}
+
+/** Validates a request and fills in the defaults. Reads no file: whether --out can be written is the run's to find out. */
+export function resolvePkiOptions(init: PkiOptionsInit): PkiOptions {
+  const method = parseMethod(init.method);
+  const withDemoIdentities = init.withDemoIdentities ?? false;
   if (withDemoIdentities && method !== 'method1') throw new UsageError('--with-demo-identities needs --method method1 (the demo fails against its CA)');
+  const days = checkDays('--days', init.days ?? DEFAULTS.days);
   return {
     method,
     withDemoIdentities,
-    out: parseOut(values.out, method, withDemoIdentities),
-    days: parseDays('--days', values.days),
-    leafDays: parseLeafDays(values['leaf-days'], parseDays('--days', values.days)),
-    key: parseKeySpec(values['key-type'], values['key-size'], values.curve),
-    force: values.force,
-    caName: parseCommonName('--ca-name', values['ca-name']),
-    serverNames: parseNames('--server-names', values['server-names']),
-    clientNames: parseNames('--client-names', values['client-names']),
+    out: parseOut(init.out),
+    days,
+    leafDays: checkLeafDays(init.leafDays, days),
+    key: parseKeySpec(init.keyType ?? DEFAULTS.keyType, init.keySize, init.curve),
+    force: init.force ?? false,
+    caName: parseCommonName('--ca-name', init.caName ?? DEFAULTS.caName),
+    serverNames: parseNames('--server-names', init.serverNames ?? DEFAULTS.serverNames),
+    clientNames: parseNames('--client-names', init.clientNames ?? DEFAULTS.clientNames),
   };
+}
+
+/** The command line, validated: parsePkiArgs then resolvePkiOptions. */
+export function parsePkiOptions(args: string[]): PkiOptions | undefined {
+  const init = parsePkiArgs(args);
+  return init === undefined ? undefined : resolvePkiOptions(init);
 }
 
 function parseFlags(args: string[]) {
@@ -94,8 +149,15 @@ function parseFlags(args: string[]) {
     return parseArgs({ args, options: FLAGS, strict: true, allowPositionals: false });
   } catch (error) {
     // parseArgs explains well ("Unknown option '--dyas'") but adds advice for positionals; keep line one.
-    throw new UsageError(firstLine((error as Error).message));
+    throw new UsageError(firstLine((error as Error).message), { cause: error });
   }
+}
+
+/** A flag's digits as a number; anything else is refused with the flag's own message. */
+function wholeNumber(value: string | undefined, message: () => string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value)) throw new UsageError(message());
+  return Number(value);
 }
 
 function parseMethod(value: string | undefined): Method {
@@ -104,36 +166,41 @@ function parseMethod(value: string | undefined): Method {
   throw new UsageError(`--method must be method1 or method2, not "${value}"`);
 }
 
-function parseDays(flag: string, value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) <= 0 || !Number.isSafeInteger(Number(value))) {
-    throw new UsageError(`${flag} must be a whole number of days greater than 0, not "${value}"`);
-  }
-  const days = Number(value);
+function daysMessage(flag: string, value: unknown): string {
+  return `${flag} must be a whole number of days greater than 0, not "${String(value)}"`;
+}
+
+function checkDays(flag: string, days: number): number {
+  if (!Number.isSafeInteger(days) || days <= 0) throw new UsageError(daysMessage(flag, days));
   if (days > 36500) throw new UsageError(`${flag} must be at most 36500 (100 years), not ${days}`);
   return days;
 }
 
-function parseLeafDays(value: string | undefined, caDays: number): number {
+function checkLeafDays(value: number | undefined, caDays: number): number {
   if (value === undefined) return Math.min(90, caDays);
-  const days = parseDays('--leaf-days', value);
+  const days = checkDays('--leaf-days', value);
   if (days > caDays) throw new UsageError(`--leaf-days ${days} is longer than --days ${caDays}: a leaf never outlasts its CA`);
   return days;
 }
 
 /** --key-size belongs to RSA and --curve to ECDSA: a flag for another key type is a mistake, not a no-op. */
-function parseKeySpec(type: string, size: string | undefined, curve: string | undefined): KeySpec {
+function parseKeySpec(type: string, size: number | undefined, curve: string | undefined): KeySpec {
   const keyType = KEY_TYPES.find((candidate) => candidate === type);
   if (keyType === undefined) throw new UsageError(`--key-type must be one of ${KEY_TYPES.join(', ')}, not "${type}"`);
   if (size !== undefined && keyType !== 'rsa') throw new UsageError(`--key-size is for RSA keys; --key-type ${keyType} has no size to choose`);
   if (curve !== undefined && keyType !== 'ecdsa') throw new UsageError(`--curve is for ECDSA keys, not --key-type ${keyType}`);
-  if (keyType === 'rsa') return { type: keyType, rsaBits: parseKeySize(size ?? '2048') };
+  if (keyType === 'rsa') return { type: keyType, rsaBits: parseKeySize(size ?? 2048) };
   if (keyType === 'ecdsa') return { type: keyType, curve: parseCurve(curve ?? 'P-256') };
   return { type: keyType };
 }
 
-function parseKeySize(value: string): RsaBits {
-  const size = RSA_BITS.find((candidate) => String(candidate) === value);
-  if (size === undefined) throw new UsageError(`--key-size must be one of ${RSA_BITS.join(', ')}, not "${value}"`);
+function keySizeMessage(value: unknown): string {
+  return `--key-size must be one of ${RSA_BITS.join(', ')}, not "${String(value)}"`;
+}
+
+function parseKeySize(value: number): RsaBits {
+  const size = RSA_BITS.find((candidate) => candidate === value);
+  if (size === undefined) throw new UsageError(keySizeMessage(value));
   return size;
 }
 
@@ -152,8 +219,13 @@ function parseNames(flag: string, value: string): SubjectName[] {
   try {
     return parseSubjectNames(value);
   } catch (error) {
-    throw new UsageError(`${flag}: ${(error as Error).message}`);
+    throw new UsageError(`${flag}: ${(error as Error).message}`, { cause: error });
   }
+}
+
+function parseOut(value: string | undefined): string {
+  if (value === undefined || value === '') throw new UsageError('--out DIR is required');
+  return resolve(value);
 }
 
 /** The folders a method writes under --out. */
@@ -162,39 +234,6 @@ const FOLDERS: Record<Method, string[]> = { method1: ['ca', 'server', 'client'],
 /** Every folder a run writes under --out, in a fixed order. */
 export function foldersOf(method: Method, withDemoIdentities: boolean): string[] {
   return [...FOLDERS[method], ...(withDemoIdentities ? DEMO_FOLDERS : [])];
-}
-
-/**
- * --out must lead to folders we can write, checked before anything is
- * written: each identity folder that exists must be writable, and where one
- * does not exist yet, the nearest existing directory above it. (--out itself
- * need not be writable: in a container each identity folder is its own volume.)
- */
-function parseOut(value: string | undefined, method: Method, withDemoIdentities: boolean): string {
-  if (value === undefined || value === '') throw new UsageError('--out DIR is required');
-  const out = resolve(value);
-  for (const folder of foldersOf(method, withDemoIdentities)) {
-    let existing = join(out, folder);
-    while (!exists(existing)) existing = dirname(existing);
-    if (!statSync(existing).isDirectory()) {
-      throw new UsageError(existing === out ? `--out ${value} is a file, not a directory` : `--out ${value}: ${existing} is a file`);
-    }
-    try {
-      accessSync(existing, constants.W_OK | constants.X_OK);
-    } catch (error) {
-      throw new UsageError(`--out ${value}: ${existing} is not writable (${(error as NodeJS.ErrnoException).code})`);
-    }
-  }
-  return out;
-}
-
-function exists(path: string): boolean {
-  try {
-    statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function firstLine(text: string): string {

@@ -46,7 +46,7 @@ describe(SUITE, () => {
     // A user's shell: not a child of node --test (which would make the inner
     // runner report to us in its binary protocol), nor of the outer make.
     const env: NodeJS.ProcessEnv = { ...process.env, PATH: userPath() };
-    for (const name of ['NODE_TEST_CONTEXT', 'MAKEFLAGS', 'MFLAGS', 'MAKELEVEL', 'MAKEOVERRIDES']) delete env[name];
+    for (const name of ['NODE_TEST_CONTEXT', 'MAKEFLAGS', 'MFLAGS', 'MAKELEVEL', 'MAKEOVERRIDES', 'NODE_COMPILE_CACHE']) delete env[name];
     const make = await run('make', ['test', 'TESTS=unit'], { cwd: clone, env, timeoutMs: 25 * MINUTES });
     const output = make.stdout + make.stderr;
     assert.equal(make.code, 0, `make test TESTS=unit failed in the clone:\n${output.slice(-4000)}`);

@@ -1,8 +1,6 @@
 // Independent TLS stacks against ours: curl and openssl s_client against our
 // server, and our client against openssl s_server.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readClientConfig } from '../services/client/config.ts';
@@ -10,6 +8,7 @@ import { exchange } from '../services/client/exchange.ts';
 import { readTlsMaterial } from '../services/shared/tls-material.ts';
 import { issue } from './helpers/material.ts';
 import { run } from './helpers/processes.ts';
+import { startSServer } from './helpers/s-server.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 
 describe('curl and openssl s_client against our server', () => {
@@ -75,44 +74,14 @@ describe('curl and openssl s_client against our server', () => {
 describe('our client against openssl s_server -Verify 1', () => {
   it('is accepted, and s_server saw our client certificate', async () => {
     const out = await issue('method1');
-    const port = await freePort();
-    const server = (file: string) => join(out, 'server', file);
-    const sServer = spawn('openssl', ['s_server', '-accept', `127.0.0.1:${port}`, '-cert', server('tls.crt'), '-key', server('tls.key'), '-CAfile', server('ca.crt'), '-Verify', '1', '-verify_return_error', '-www'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    try {
-      await waitForOutput(sServer, /ACCEPT/);
-      const config = readClientConfig({ TLS_DIR: join(out, 'client'), SERVER_URL: `https://localhost:${port}/`, WAIT_FOR_SERVER_MS: '0' });
-      const result = await exchange(config, await readTlsMaterial(join(out, 'client')));
-      assert.equal(result.failure, undefined, result.failure?.message);
-      assert.equal(result.status, 200);
-      assert.equal(result.server?.subject, 'CN=server');
-      // s_server -www echoes the session, ending with the client certificate it verified: ours.
-      const echoed = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(result.body ?? '');
-      assert.equal(`${echoed?.[0]}\n`, (await readTlsMaterial(join(out, 'client'))).certificatePem);
-    } finally {
-      sServer.kill();
-    }
+    await using sServer = await startSServer(join(out, 'server'));
+    const config = readClientConfig({ TLS_DIR: join(out, 'client'), SERVER_URL: `https://localhost:${sServer.port}/`, WAIT_FOR_SERVER_MS: '0' });
+    const result = await exchange(config, await readTlsMaterial(join(out, 'client')));
+    assert.equal(result.failure, undefined, result.failure?.message);
+    assert.equal(result.status, 200);
+    assert.equal(result.server?.subject, 'CN=server');
+    // s_server -www echoes the session, ending with the client certificate it verified: ours.
+    const echoed = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(result.body ?? '');
+    assert.equal(`${echoed?.[0]}\n`, (await readTlsMaterial(join(out, 'client'))).certificatePem);
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-function waitForOutput(child: ReturnType<typeof spawn>, pattern: RegExp): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let seen = '';
-    const timer = setTimeout(() => reject(new Error(`s_server did not start: ${seen}`)), 5000);
-    child.stdout?.on('data', (chunk: Buffer) => {
-      seen += chunk.toString();
-      if (pattern.test(seen)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
-}

@@ -3,18 +3,18 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { issue } from './helpers/material.ts';
 import { ROOT, run } from './helpers/processes.ts';
+import { startSServer } from './helpers/s-server.ts';
 
 const KINDS = [
-  { args: ['--key-type', 'rsa'], label: 'RSA-2048', tls12Suite: /ECDHE-RSA-/ },
-  { args: ['--key-type', 'ecdsa'], label: 'ECDSA P-256', tls12Suite: /ECDHE-ECDSA-/ },
-  { args: ['--key-type', 'ecdsa', '--curve', 'P-384'], label: 'ECDSA P-384', tls12Suite: /ECDHE-ECDSA-/ },
+  { key: { keyType: 'rsa' }, label: 'RSA-2048', tls12Suite: /ECDHE-RSA-/ },
+  { key: { keyType: 'ecdsa' }, label: 'ECDSA P-256', tls12Suite: /ECDHE-ECDSA-/ },
+  { key: { keyType: 'ecdsa', curve: 'P-384' }, label: 'ECDSA P-384', tls12Suite: /ECDHE-ECDSA-/ },
   // TLS 1.2 has no suites of its own for Ed25519: it signs in the ECDHE-ECDSA ones (RFC 8422).
-  { args: ['--key-type', 'ed25519'], label: 'Ed25519', tls12Suite: /ECDHE-ECDSA-/ },
+  { key: { keyType: 'ed25519' }, label: 'Ed25519', tls12Suite: /ECDHE-ECDSA-/ },
 ];
 
 for (const kind of KINDS) {
@@ -23,9 +23,9 @@ for (const kind of KINDS) {
     let server: ChildProcess;
     let url: string;
     before(async () => {
-      out = await issue('method1', ...kind.args);
+      out = await issue('method1', kind.key);
       server = spawn(process.execPath, [join(ROOT, 'services/server/main.ts')], {
-        env: { ...process.env, TLS_DIR: join(out, 'server'), PORT: '0', HEALTH_PORT: '0', HOST: '127.0.0.1' },
+        env: { ...process.env, TLS_DIR: join(out, 'server'), PORT: '0', HEALTH_PORT: '', HOST: '127.0.0.1' },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       const listening = JSON.parse(await lineMatching(server, /"event":"listening"/)) as { url: string };
@@ -59,26 +59,16 @@ for (const kind of KINDS) {
   describe(`${kind.label}: our client process against openssl s_server -Verify 1`, () => {
     for (const [version, protocolArgs] of [['TLS 1.3', []], ['TLS 1.2', ['-tls1_2']]] as const) {
       it(`is accepted over ${version}, and s_server verified our client certificate`, async () => {
-        const out = await issue('method1', ...kind.args);
-        const port = await freePort();
-        const server = (file: string) => join(out, 'server', file);
-        const sServer = spawn('openssl', [
-          's_server', '-accept', `127.0.0.1:${port}`, ...protocolArgs, '-cert', server('tls.crt'), '-key', server('tls.key'),
-          '-CAfile', server('ca.crt'), '-Verify', '1', '-verify_return_error', '-www',
-        ], { stdio: ['ignore', 'pipe', 'pipe'] });
-        try {
-          await lineMatching(sServer, /^ACCEPT$/);
-          // s_server reports each certificate it verified on stderr.
-          const verified = lineMatching(sServer, /^depth=0 CN = client$/, 'stderr');
-          const result = await run(process.execPath, [join(ROOT, 'services/client/main.ts')], {
-            env: { ...process.env, TLS_DIR: join(out, 'client'), SERVER_URL: `https://localhost:${port}/`, WAIT_FOR_SERVER_MS: '0' },
-          });
-          assert.equal(result.code, 0, result.stdout + result.stderr);
-          assert.match(result.stdout, new RegExp(`TLSv1\\.${version.endsWith('3') ? '3' : '2'}`));
-          await verified;
-        } finally {
-          sServer.kill();
-        }
+        const out = await issue('method1', kind.key);
+        await using sServer = await startSServer(join(out, 'server'), protocolArgs);
+        // s_server reports each certificate it verified on stderr.
+        const verified = sServer.lineMatching(/^depth=0 CN = client$/, 'stderr');
+        const result = await run(process.execPath, [join(ROOT, 'services/client/main.ts')], {
+          env: { ...process.env, TLS_DIR: join(out, 'client'), SERVER_URL: `https://localhost:${sServer.port}/`, WAIT_FOR_SERVER_MS: '0' },
+        });
+        assert.equal(result.code, 0, result.stdout + result.stderr);
+        assert.match(result.stdout, new RegExp(`TLSv1\\.${version.endsWith('3') ? '3' : '2'}`));
+        await verified;
       });
     }
   });
@@ -96,15 +86,6 @@ function lineMatching(child: ChildProcess, pattern: RegExp, stream: 'stdout' | '
         clearTimeout(timer);
         resolve(line);
       }
-    });
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
     });
   });
 }

@@ -6,6 +6,7 @@ import { before, describe, it } from 'node:test';
 import { SCENARIOS } from '../demo/scenarios.ts';
 import type { PkiDocument } from '../pki/report.ts';
 import { openssl, runPkiCommand, temporaryDirectory } from './helpers/processes.ts';
+import { DAY_MS } from '../pki/certificates.ts';
 
 async function pkiJson(...args: string[]): Promise<PkiDocument> {
   const result = await runPkiCommand(...args, '--json');
@@ -51,7 +52,7 @@ describe('pki --json', () => {
     assert.match(view.text, /DNS:server, DNS:localhost, IP Address:127\.0\.0\.1, IP Address:0:0:0:0:0:0:0:1/);
     assert.equal(Date.parse(server.validTo), Date.parse(/notAfter=(.+)/.exec(view.text)?.[1] ?? ''));
     // 90 days, from a few minutes back (for clocks a little behind).
-    const days = (Date.parse(server.validTo) - Date.parse(server.validFrom)) / 86_400_000;
+    const days = (Date.parse(server.validTo) - Date.parse(server.validFrom)) / DAY_MS;
     assert.ok(days >= 90 && days < 90.1, String(days));
   });
 

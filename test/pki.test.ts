@@ -4,8 +4,10 @@ import { chmod, chown, mkdir, rm, readFile, readdir, stat, writeFile } from 'nod
 import { join } from 'node:path';
 import { describe, it, before } from 'node:test';
 import tls from 'node:tls';
+import { DAY_MS } from '../pki/certificates.ts';
 import { runPki } from '../pki/issue.ts';
-import { parsePkiOptions } from '../pki/options.ts';
+import { parsePkiArgs, parsePkiOptions, resolvePkiOptions, UsageError } from '../pki/options.ts';
+import { parseSubjectNames } from '../services/shared/names.ts';
 import { openssl, runPkiCommand, runPkiCommandUnprivileged, temporaryDirectory, UNPRIVILEGED } from './helpers/processes.ts';
 
 const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
@@ -115,7 +117,7 @@ describe('pki method1: a private CA signs a server and a client certificate', ()
     assert.match(text, /X509v3 Basic Constraints: critical\s+CA:TRUE, pathlen:0/);
     assert.match(text, /X509v3 Key Usage: critical\s+Certificate Sign, CRL Sign/);
     assert.match(text, /X509v3 Subject Key Identifier/);
-    const days = (ca.validToDate.getTime() - Date.now()) / 86_400_000;
+    const days = (ca.validToDate.getTime() - Date.now()) / DAY_MS;
     assert.ok(days > 364 && days <= 365, `CA valid for ${days} days`);
   });
 
@@ -368,26 +370,25 @@ describe('pki reruns: the CA is kept, only stale leaves are re-issued', () => {
 
   it('re-issues leaves 30 days before they end, while the CA lasts, and then warns about the CA', async () => {
     const out = join(await temporaryDirectory(), 'out');
-    const options = parsePkiOptions(['--method', 'method1', '--out', out])!;
-    const day = 86_400_000;
+    const options = resolvePkiOptions({ method: 'method1', out });
     const start = Date.now();
     await runPki(options, new Date(start));
     const leaf = await cert(join(out, 'client', 'tls.crt'));
-    const leafDays = (leaf.validToDate.getTime() - start) / day;
+    const leafDays = (leaf.validToDate.getTime() - start) / DAY_MS;
     assert.ok(leafDays > 89 && leafDays <= 90, `leaves live 90 days (${leafDays})`);
     const caFingerprint = (await cert(join(out, 'ca', 'ca.crt'))).fingerprint256;
 
     // 59 days on: 31 left, nothing to do.
-    const early = await runPki(options, new Date(start + 59 * day));
+    const early = await runPki(options, new Date(start + 59 * DAY_MS));
     assert.deepEqual(early.outcomes.map((outcome) => outcome.action), ['kept', 'kept', 'kept']);
     // 61 days on: 29 left, both leaves are renewed; the CA stays.
-    const renewal = await runPki(options, new Date(start + 61 * day));
+    const renewal = await runPki(options, new Date(start + 61 * DAY_MS));
     assert.deepEqual(renewal.outcomes.map((outcome) => outcome.action), ['kept', 'issued', 'issued']);
     assert.match(renewal.outcomes[1]?.reason ?? '', /^expires \d{4}-.*, within 30 days$/);
     assert.equal((await cert(join(out, 'ca', 'ca.crt'))).fingerprint256, caFingerprint);
     assert.equal((await cert(join(out, 'client', 'tls.crt'))).checkIssued(await cert(join(out, 'ca', 'ca.crt'))), true);
     // 340 days on: the CA has 25 days left. Leaves cannot outlive it; the printout says what to do.
-    const late = await runPki(options, new Date(start + 340 * day));
+    const late = await runPki(options, new Date(start + 340 * DAY_MS));
     assert.match(late.outcomes[0]?.reason ?? '', /existing CA kept; WARNING: it expires .*, rerun with --force before then/);
     const lateLeaf = await cert(join(out, 'client', 'tls.crt'));
     assert.ok(lateLeaf.validToDate <= (await cert(join(out, 'ca', 'ca.crt'))).validToDate, 'clamped to the CA');
@@ -489,17 +490,67 @@ describe('pki rejects bad input with one line, exit 2, and nothing written', () 
     { args: ['--method', 'method1', '--dyas', '3'], message: /^pki: Unknown option '--dyas'/ },
     { args: ['--method', 'method1', 'stray'], message: /^pki: Unexpected argument 'stray'/ },
   ];
+  // In process: parsing and resolving the options is where each of these is refused, before any run.
   for (const { args, message } of cases) {
     it(`refuses ${args.join(' ') || 'no arguments'}`, async () => {
       const dir = await temporaryDirectory();
       const out = join(dir, 'out');
-      const result = await runPkiCommand(...args, '--out', out);
-      assert.equal(result.code, 2);
-      assert.match(result.stderr, message);
-      assert.equal(result.stderr.trim().split('\n').length, 1);
+      assert.throws(
+        () => parsePkiOptions([...args, '--out', out]),
+        (error: unknown) => error instanceof UsageError && error.exitCode === 2 && !error.message.includes('\n') && message.test(`pki: ${error.message}`),
+      );
       assert.deepEqual(await readdir(dir), [], 'nothing written');
     });
   }
+
+  it('the command says so in one line on stderr, with a pointer to --help, and exits 2', async () => {
+    const dir = await temporaryDirectory();
+    const result = await runPkiCommand('--method', 'method1', '--days', '0', '--out', join(dir, 'out'));
+    assert.equal(result.code, 2);
+    assert.equal(result.stderr, 'pki: --days must be a whole number of days greater than 0, not "0" (see --help)\n');
+    assert.deepEqual(await readdir(dir), [], 'nothing written');
+  });
+
+  it('options resolve from an object with defaults, reading no file (whether --out can be written is the run\'s question)', async () => {
+    const dir = await temporaryDirectory();
+    await writeFile(join(dir, 'file'), 'x');
+    const options = resolvePkiOptions({ method: 'method1', out: join(dir, 'file') });
+    assert.deepEqual(options, {
+      method: 'method1',
+      withDemoIdentities: false,
+      out: join(dir, 'file'),
+      days: 365,
+      leafDays: 90,
+      key: { type: 'rsa', rsaBits: 2048 },
+      force: false,
+      caName: 'selfCA',
+      serverNames: parseSubjectNames('server,localhost,127.0.0.1,::1'),
+      clientNames: parseSubjectNames('client'),
+    });
+    assert.deepEqual(resolvePkiOptions({ method: 'method2', out: 'x', days: 30, keyType: 'ecdsa', curve: 'p-384' }).key, { type: 'ecdsa', curve: 'P-384' });
+    assert.equal(resolvePkiOptions({ method: 'method1', out: 'x', days: 30 }).leafDays, 30);
+    await assert.rejects(runPki(options), (error: unknown) => error instanceof UsageError && /^--out .*file is a file, not a directory$/.test(error.message));
+    assert.throws(() => resolvePkiOptions({ method: 'method1', out: 'x', days: 1.5 }), { message: '--days must be a whole number of days greater than 0, not "1.5"' });
+    assert.throws(() => resolvePkiOptions({ method: 'method1', out: 'x', keySize: 1024 }), { message: '--key-size must be one of 2048, 3072, 4096, not "1024"' });
+  });
+
+  it('the command line parses into the same object a caller would write', () => {
+    assert.deepEqual(parsePkiArgs(['--method', 'method1', '--out', 'x', '--days', '30', '--key-size', '3072', '--force']), {
+      method: 'method1',
+      out: 'x',
+      days: 30,
+      leafDays: undefined,
+      keyType: undefined,
+      keySize: 3072,
+      curve: undefined,
+      force: true,
+      caName: undefined,
+      serverNames: undefined,
+      clientNames: undefined,
+      withDemoIdentities: undefined,
+    });
+    assert.equal(parsePkiArgs(['--help']), undefined);
+  });
 
   it('refuses an --out that is a file', async () => {
     const dir = await temporaryDirectory();

@@ -14,7 +14,7 @@ import { trackConnections } from '../services/server/connections.ts';
 import { craftedClient } from './helpers/crafted.ts';
 import { run, temporaryDirectory } from './helpers/processes.ts';
 import { caOf, identity, issue, rogueCa } from './helpers/material.ts';
-import { startTestServer, type LogEvent, type TestServer } from './helpers/server.ts';
+import { disposableAgent, startTestServer, type LogEvent, type TestServer } from './helpers/server.ts';
 
 interface Answer {
   status: number;
@@ -109,17 +109,13 @@ describe('authorization matches ALLOWED_CLIENTS against SANs only, by type', () 
   });
 
   it('without ALLOWED_CLIENTS, still refuses a certificate that names no DNS or URI identity', async () => {
-    const open = await startTestServer(join(out, 'server'));
-    try {
-      const { answer, logged } = await attempt(open, '/CN=client');
-      assert.equal(answer.status, 403);
-      assert.equal(logged['reason'], 'no DNS or URI name in the certificate');
-      const named = await attempt(open, '/CN=x', 'URI:spiffe://example.org/a,DNS:b.example');
-      assert.equal(named.answer.status, 200);
-      assert.equal(named.logged['as'], 'URI:spiffe://example.org/a');
-    } finally {
-      await open.close();
-    }
+    await using open = await startTestServer(join(out, 'server'));
+    const { answer, logged } = await attempt(open, '/CN=client');
+    assert.equal(answer.status, 403);
+    assert.equal(logged['reason'], 'no DNS or URI name in the certificate');
+    const named = await attempt(open, '/CN=x', 'URI:spiffe://example.org/a,DNS:b.example');
+    assert.equal(named.answer.status, 200);
+    assert.equal(named.logged['as'], 'URI:spiffe://example.org/a');
   });
 });
 
@@ -223,86 +219,67 @@ describe('a client certificate that expires while its sessions and connections l
 describe('a trust change (a new ca.crt) and what was authenticated under the old one', () => {
   it('invalidates session tickets: the next connection makes a full handshake', async () => {
     const out = await issue('method1');
-    const server = await startTestServer(join(out, 'server'));
-    const agent = new https.Agent({ keepAlive: false, maxCachedSessions: 10 });
-    try {
-      const options = { ...(await clientOptions(join(out, 'client'))), agent };
-      assert.equal((await getOn(server.url(), options)).resumed, false);
-      assert.equal((await getOn(server.url(), options)).resumed, true, 'resumption works before the change');
-      // Still trusts our CA (the client stays welcome), plus another one.
-      const other = await rogueCa('otherCA');
-      await writeFile(join(out, 'server', 'ca.crt'), (await readFile(join(out, 'ca', 'ca.crt'), 'utf8')) + other.certificatePem);
-      assert.equal(await server.reload(), true);
-      const after = await getOn(server.url(), options);
-      assert.equal(after.status, 200);
-      assert.equal(after.resumed, false);
-    } finally {
-      agent.destroy();
-      await server.close();
-    }
+    await using server = await startTestServer(join(out, 'server'));
+    using agent = disposableAgent({ keepAlive: false, maxCachedSessions: 10 });
+    const options = { ...(await clientOptions(join(out, 'client'))), agent };
+    assert.equal((await getOn(server.url(), options)).resumed, false);
+    assert.equal((await getOn(server.url(), options)).resumed, true, 'resumption works before the change');
+    // Still trusts our CA (the client stays welcome), plus another one.
+    const other = await rogueCa('otherCA');
+    await writeFile(join(out, 'server', 'ca.crt'), (await readFile(join(out, 'ca', 'ca.crt'), 'utf8')) + other.certificatePem);
+    assert.equal(await server.reload(), true);
+    const after = await getOn(server.url(), options);
+    assert.equal(after.status, 200);
+    assert.equal(after.resumed, false);
   });
 
   it('closes an idle kept-alive connection made under the old ca.crt; the client must handshake again (and is refused)', async () => {
     const out = await issue('method1');
-    const server = await startTestServer(join(out, 'server'));
-    const agent = new https.Agent({ keepAlive: true, maxSockets: 1, maxCachedSessions: 0 });
-    try {
-      const options = { ...(await clientOptions(join(out, 'client'))), agent };
-      const first = await getOn(server.url(), options);
-      assert.equal(first.status, 200);
-      // The server now trusts only another CA: our client is no longer welcome.
-      await writeFile(join(out, 'server', 'ca.crt'), (await rogueCa('otherCA')).certificatePem);
-      assert.equal(await server.reload(), true);
-      await closed(first.socket);
-      const logged = await server.log.waitFor((event) => event.event === 'connections_closed');
-      assert.equal(logged['reason'], 'trust changed');
-      assert.equal(logged['idle'], 1);
-      await assert.rejects(getOn(server.url(), options), { code: 'ECONNRESET' });
-    } finally {
-      agent.destroy();
-      await server.close();
-    }
+    await using server = await startTestServer(join(out, 'server'));
+    using agent = disposableAgent({ keepAlive: true, maxSockets: 1, maxCachedSessions: 0 });
+    const options = { ...(await clientOptions(join(out, 'client'))), agent };
+    const first = await getOn(server.url(), options);
+    assert.equal(first.status, 200);
+    // The server now trusts only another CA: our client is no longer welcome.
+    await writeFile(join(out, 'server', 'ca.crt'), (await rogueCa('otherCA')).certificatePem);
+    assert.equal(await server.reload(), true);
+    await closed(first.socket);
+    const logged = await server.log.waitFor((event) => event.event === 'connections_closed');
+    assert.equal(logged['reason'], 'trust changed');
+    assert.equal(logged['idle'], 1);
+    await assert.rejects(getOn(server.url(), options), { code: 'ECONNRESET' });
   });
 });
 
 describe('a maximum connection age', () => {
   it('answers the first request after it with Connection: close, then the connection ends', async () => {
     const out = await issue('method1');
-    const server = await startTestServer(join(out, 'server'), undefined, '127.0.0.1', { maxConnectionAgeMs: 300 });
-    const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
-    try {
-      const options = { ...(await clientOptions(join(out, 'client'))), agent };
-      const first = await getOn(server.url(), options);
-      assert.equal(first.headers['connection'], 'keep-alive');
-      await sleep(500);
-      const second = await getOn(server.url(), options);
-      assert.equal(second.socket, first.socket);
-      assert.equal(second.status, 200);
-      assert.equal(second.headers['connection'], 'close');
-      await closed(second.socket);
-    } finally {
-      agent.destroy();
-      await server.close();
-    }
+    await using server = await startTestServer(join(out, 'server'), undefined, '127.0.0.1', { maxConnectionAgeMs: 300 });
+    using agent = disposableAgent({ keepAlive: true, maxSockets: 1 });
+    const options = { ...(await clientOptions(join(out, 'client'))), agent };
+    const first = await getOn(server.url(), options);
+    assert.equal(first.headers['connection'], 'keep-alive');
+    await sleep(500);
+    const second = await getOn(server.url(), options);
+    assert.equal(second.socket, first.socket);
+    assert.equal(second.status, 200);
+    assert.equal(second.headers['connection'], 'close');
+    await closed(second.socket);
   });
 });
 
 describe('session resumption stays on, with a short lifetime', () => {
   it('issues TLS 1.3 tickets that live 300 s (openssl sess_id reads the lifetime hint)', async () => {
     const out = await issue('method1');
-    const server = await startTestServer(join(out, 'server'));
-    try {
-      const client = join(out, 'client');
-      const session = join(await temporaryDirectory(), 'session.pem');
-      const connected = await run('openssl', ['s_client', '-connect', `127.0.0.1:${server.port}`, '-servername', 'localhost', '-quiet',
-        '-cert', join(client, 'tls.crt'), '-key', join(client, 'tls.key'), '-CAfile', join(client, 'ca.crt'), '-sess_out', session],
-        { input: 'GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' });
-      assert.match(connected.stdout, /Hello client/);
-      const described = await run('openssl', ['sess_id', '-in', session, '-text', '-noout']);
-      assert.equal(/TLS session ticket lifetime hint: (\d+) \(seconds\)/.exec(described.stdout)?.[1], '300');
-    } finally {
-      await server.close();
-    }
+    await using server = await startTestServer(join(out, 'server'));
+    const client = join(out, 'client');
+    const session = join(await temporaryDirectory(), 'session.pem');
+    const connected = await run('openssl', ['s_client', '-connect', `127.0.0.1:${server.port}`, '-servername', 'localhost', '-quiet',
+      '-cert', join(client, 'tls.crt'), '-key', join(client, 'tls.key'), '-CAfile', join(client, 'ca.crt'), '-sess_out', session],
+      { input: 'GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' });
+    assert.match(connected.stdout, /Hello client/);
+    const described = await run('openssl', ['sess_id', '-in', session, '-text', '-noout']);
+    assert.equal(/TLS session ticket lifetime hint: (\d+) \(seconds\)/.exec(described.stdout)?.[1], '300');
   });
 });
 
@@ -413,20 +390,16 @@ describe('reloads keep working when TLS_DIR itself is replaced', () => {
     const base = await temporaryDirectory();
     const tlsDir = join(base, 'tls');
     await cp(join(out, 'server'), tlsDir, { recursive: true });
-    const server = await startTestServer(tlsDir);
-    try {
-      const fresh = await reissued(out);
-      const seen = server.log.events.length;
-      await rename(tlsDir, join(base, 'tls.old'));
-      await rename(fresh.dir, tlsDir);
-      const rearmed = await server.log.waitFor((event) => event.event === 'tls_watch_rearmed');
-      assert.equal(rearmed['dir'], tlsDir);
-      assert.equal(rearmed['level'], 'warn');
-      assert.equal(await reloadedAfter(server, seen), fresh.fingerprint);
-      await changeIsSeen(server, out, tlsDir);
-    } finally {
-      await server.close();
-    }
+    await using server = await startTestServer(tlsDir);
+    const fresh = await reissued(out);
+    const seen = server.log.events.length;
+    await rename(tlsDir, join(base, 'tls.old'));
+    await rename(fresh.dir, tlsDir);
+    const rearmed = await server.log.waitFor((event) => event.event === 'tls_watch_rearmed');
+    assert.equal(rearmed['dir'], tlsDir);
+    assert.equal(rearmed['level'], 'warn');
+    assert.equal(await reloadedAfter(server, seen), fresh.fingerprint);
+    await changeIsSeen(server, out, tlsDir);
   });
 
   it('a symlinked TLS_DIR swapped with mv -T: re-armed, logged, reloaded', async () => {
@@ -435,98 +408,78 @@ describe('reloads keep working when TLS_DIR itself is replaced', () => {
     await cp(join(out, 'server'), join(base, 'v1'), { recursive: true });
     await symlink('v1', join(base, 'current'));
     const tlsDir = join(base, 'current');
-    const server = await startTestServer(tlsDir);
-    try {
-      const fresh = await reissued(out);
-      await rename(fresh.dir, join(base, 'v2'));
-      await symlink('v2', join(base, 'current.new'));
-      const seen = server.log.events.length;
-      const moved = await run('mv', ['-T', join(base, 'current.new'), tlsDir]);
-      assert.equal(moved.code, 0, moved.stderr);
-      await server.log.waitFor((event) => event.event === 'tls_watch_rearmed');
-      assert.equal(await reloadedAfter(server, seen), fresh.fingerprint);
-      await changeIsSeen(server, out, tlsDir);
-    } finally {
-      await server.close();
-    }
+    await using server = await startTestServer(tlsDir);
+    const fresh = await reissued(out);
+    await rename(fresh.dir, join(base, 'v2'));
+    await symlink('v2', join(base, 'current.new'));
+    const seen = server.log.events.length;
+    const moved = await run('mv', ['-T', join(base, 'current.new'), tlsDir]);
+    assert.equal(moved.code, 0, moved.stderr);
+    await server.log.waitFor((event) => event.event === 'tls_watch_rearmed');
+    assert.equal(await reloadedAfter(server, seen), fresh.fingerprint);
+    await changeIsSeen(server, out, tlsDir);
   });
 });
 
 describe('log lines an operator can use', () => {
   it('a reload that changes ca.crt logs the trust before and after (subjects and fingerprints)', async () => {
     const out = await issue('method1');
-    const server = await startTestServer(join(out, 'server'));
-    try {
-      const before = new X509Certificate(await readFile(join(out, 'ca', 'ca.crt')));
-      const other = new X509Certificate((await rogueCa('otherCA')).certificatePem);
-      await writeFile(join(out, 'server', 'ca.crt'), other.toString());
-      assert.equal(await server.reload(), true);
-      const logged = await server.log.waitFor((event) => event.event === 'trust_changed');
-      assert.equal(logged['level'], 'warn');
-      assert.deepEqual(logged['before'], [{ subject: 'CN=selfCA', fingerprint256: before.fingerprint256 }]);
-      assert.deepEqual(logged['after'], [{ subject: 'CN=otherCA', fingerprint256: other.fingerprint256 }]);
-    } finally {
-      await server.close();
-    }
+    await using server = await startTestServer(join(out, 'server'));
+    const before = new X509Certificate(await readFile(join(out, 'ca', 'ca.crt')));
+    const other = new X509Certificate((await rogueCa('otherCA')).certificatePem);
+    await writeFile(join(out, 'server', 'ca.crt'), other.toString());
+    assert.equal(await server.reload(), true);
+    const logged = await server.log.waitFor((event) => event.event === 'trust_changed');
+    assert.equal(logged['level'], 'warn');
+    assert.deepEqual(logged['before'], [{ subject: 'CN=selfCA', fingerprint256: before.fingerprint256 }]);
+    assert.deepEqual(logged['after'], [{ subject: 'CN=otherCA', fingerprint256: other.fingerprint256 }]);
   });
 
   it('the same handshake failure repeated from one source: a few lines per second, then one line with the suppressed count', async () => {
     const out = await issue('method1');
-    const server = await startTestServer(join(out, 'server'));
+    await using server = await startTestServer(join(out, 'server'));
     const attempts = 40;
-    try {
-      for (let i = 0; i < attempts; i += 1) {
-        const socket = net.connect(server.port, '127.0.0.1');
-        socket.on('error', () => undefined);
-        socket.end('GET / HTTP/1.0\r\n\r\n');
-        await once(socket, 'close');
-      }
-      const summary = await server.log.waitFor((event) => event.event === 'handshake_failed_suppressed');
-      await sleep(1500); // a later window may hold a second summary
-      const logged = server.log.events.filter((event) => event.event === 'handshake_failed');
-      const suppressed = server.log.events
-        .filter((event) => event.event === 'handshake_failed_suppressed')
-        .reduce((sum, event) => sum + Number(event['suppressed']), 0);
-      assert.equal(summary['remote'], '127.0.0.1');
-      assert.equal(summary['code'], 'ERR_SSL_HTTP_REQUEST');
-      assert.equal(summary['level'], 'warn');
-      assert.equal(logged.length + suppressed, attempts, 'every failure is either logged or counted');
-      assert.ok(logged.length < attempts / 2, `${logged.length} lines logged`);
-      assert.equal(logged[0]?.['reason'], 'plain HTTP sent to the TLS port');
-    } finally {
-      await server.close();
+    for (let i = 0; i < attempts; i += 1) {
+      const socket = net.connect(server.port, '127.0.0.1');
+      socket.on('error', () => undefined);
+      socket.end('GET / HTTP/1.0\r\n\r\n');
+      await once(socket, 'close');
     }
+    const summary = await server.log.waitFor((event) => event.event === 'handshake_failed_suppressed');
+    await sleep(1500); // a later window may hold a second summary
+    const logged = server.log.events.filter((event) => event.event === 'handshake_failed');
+    const suppressed = server.log.events
+      .filter((event) => event.event === 'handshake_failed_suppressed')
+      .reduce((sum, event) => sum + Number(event['suppressed']), 0);
+    assert.equal(summary['remote'], '127.0.0.1');
+    assert.equal(summary['code'], 'ERR_SSL_HTTP_REQUEST');
+    assert.equal(summary['level'], 'warn');
+    assert.equal(logged.length + suppressed, attempts, 'every failure is either logged or counted');
+    assert.ok(logged.length < attempts / 2, `${logged.length} lines logged`);
+    assert.equal(logged[0]?.['reason'], 'plain HTTP sent to the TLS port');
   });
 
   it("a reason OpenSSL has no name for in our table: its own words, without the thread id and the build's file paths", async () => {
     const out = await issue('method1');
-    const server = await startTestServer(join(out, 'server'));
-    try {
-      // A TLS 1.3 client that accepts only Ed25519 signatures, against our RSA certificate.
-      await run('openssl', ['s_client', '-connect', `127.0.0.1:${server.port}`, '-tls1_3', '-sigalgs', 'ed25519'], { input: '' });
-      const logged = await server.log.waitFor((event) => event.event === 'handshake_failed');
-      assert.equal(logged['code'], 'ERR_SSL_NO_SUITABLE_SIGNATURE_ALGORITHM');
-      assert.equal(logged['reason'], 'no suitable signature algorithm');
-    } finally {
-      await server.close();
-    }
+    await using server = await startTestServer(join(out, 'server'));
+    // A TLS 1.3 client that accepts only Ed25519 signatures, against our RSA certificate.
+    await run('openssl', ['s_client', '-connect', `127.0.0.1:${server.port}`, '-tls1_3', '-sigalgs', 'ed25519'], { input: '' });
+    const logged = await server.log.waitFor((event) => event.event === 'handshake_failed');
+    assert.equal(logged['code'], 'ERR_SSL_NO_SUITABLE_SIGNATURE_ALGORITHM');
+    assert.equal(logged['reason'], 'no suitable signature algorithm');
   });
 
   it('caps the length of names and subjects in log lines', async () => {
     const out = await issue('method1');
-    const server = await startTestServer(join(out, 'server'));
-    try {
-      const long = `spiffe://example.org/${'a'.repeat(3000)}`;
-      const dir = await craftedClient({ caDir: join(out, 'ca'), subject: `/CN=${'b'.repeat(60)}`, subjectAltName: `URI:${long}` });
-      const seen = server.log.events.length;
-      const answer = await get(server.url(), await clientOptions(dir));
-      assert.equal(answer.status, 200);
-      const logged = await requestLogged(server, seen);
-      assert.equal(logged['client'], `${long.slice(0, 256)}… (${long.length} characters)`);
-      assert.equal(logged['as'], `URI:${long}`.slice(0, 256) + `… (${long.length + 4} characters)`);
-    } finally {
-      await server.close();
-    }
+    await using server = await startTestServer(join(out, 'server'));
+    const long = `spiffe://example.org/${'a'.repeat(3000)}`;
+    const dir = await craftedClient({ caDir: join(out, 'ca'), subject: `/CN=${'b'.repeat(60)}`, subjectAltName: `URI:${long}` });
+    const seen = server.log.events.length;
+    const answer = await get(server.url(), await clientOptions(dir));
+    assert.equal(answer.status, 200);
+    const logged = await requestLogged(server, seen);
+    assert.equal(logged['client'], `${long.slice(0, 256)}… (${long.length} characters)`);
+    assert.equal(logged['as'], `URI:${long}`.slice(0, 256) + `… (${long.length + 4} characters)`);
   });
 });
 

@@ -111,7 +111,7 @@ describe('the server does not half-start', () => {
 
 describe('the server process stops cleanly', () => {
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    it(`exits 0 on ${signal}, no SIGKILL needed, even with a kept-alive connection open`, async () => {
+    it(`exits 0 on ${signal} by itself (no SIGKILL needed, no forced stop), even with a kept-alive connection open`, async () => {
       const out = await issue('method1');
       const child = spawn(process.execPath, [SERVER], {
         env: { ...process.env, TLS_DIR: join(out, 'server'), PORT: '0', HEALTH_PORT: '0', HOST: '127.0.0.1' },
@@ -123,11 +123,14 @@ describe('the server process stops cleanly', () => {
       const client = (file: string) => readFile(join(out, 'client', file));
       const body = await get(`https://localhost:${port}/`, { agent, cert: await client('tls.crt'), key: await client('tls.key'), ca: await client('ca.crt') });
       assert.equal(body, 'Hello client, from server (mTLS verified)\n');
+      const stopped = nextEvent(child, 'stopped');
       const ended = endingOf(child);
       child.kill(signal);
       const ending = await ended;
       agent.destroy();
       assert.deepEqual(ending, { code: 0, signal: null, killedByTest: false });
+      // The clean path ("stopped"), not the grace period's forced stop ("stop_forced", SIGKILL).
+      assert.equal((await stopped)['event'], 'stopped');
     });
   }
 });
@@ -138,81 +141,81 @@ async function reloadingServer(agent: https.Agent) {
   const server = await startTestServer(join(out, 'server'));
   const client = (file: string) => readFile(join(out, 'client', file));
   const options = { agent, cert: await client('tls.crt'), key: await client('tls.key'), ca: await client('ca.crt') };
-  return { out, server, options };
+  // Disposing of the whole closes the server and the agent's connections.
+  return {
+    out,
+    server,
+    options,
+    async [Symbol.asyncDispose]() {
+      agent.destroy();
+      await server.close();
+    },
+  };
 }
 
 describe('the server reloads its certificates without a restart', () => {
   it('serves a re-issued certificate to new connections while an open connection keeps working', async () => {
-    const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
-    const { out, server, options } = await reloadingServer(agent);
-    try {
-      const before = await fingerprintOf(server.url(), options);
-      // The PKI re-issues only the server's certificate; the CA (and so the client's trust) stays.
-      await rm(join(out, 'server', 'tls.crt'));
-      const reissued = await runPkiCommand('--method', 'method1', '--out', out);
-      assert.match(reissued.stdout, /server +issued/);
-      const reloaded = await server.log.waitFor((event) => event.event === 'tls_reloaded');
-      const fresh = await fingerprintOf(server.url(), { ...options, agent: freshConnections() });
-      assert.notEqual(fresh, before);
-      assert.equal((reloaded['certificate'] as { fingerprint256: string }).fingerprint256, fresh);
-      // The kept-alive connection was made with the old certificate and still answers.
-      assert.equal(await fingerprintOf(server.url(), options), before);
-    } finally {
-      agent.destroy();
-      await server.close();
-    }
+    await using reloading = await reloadingServer(new https.Agent({ keepAlive: true, maxSockets: 1 }));
+    const { out, server, options } = reloading;
+    const before = await fingerprintOf(server.url(), options);
+    // The PKI re-issues only the server's certificate; the CA (and so the client's trust) stays.
+    await rm(join(out, 'server', 'tls.crt'));
+    const reissued = await runPkiCommand('--method', 'method1', '--out', out);
+    assert.match(reissued.stdout, /server +issued/);
+    const reloaded = await server.log.waitFor((event) => event.event === 'tls_reloaded');
+    const fresh = await fingerprintOf(server.url(), { ...options, agent: freshConnections() });
+    assert.notEqual(fresh, before);
+    assert.equal((reloaded['certificate'] as { fingerprint256: string }).fingerprint256, fresh);
+    // The kept-alive connection was made with the old certificate and still answers.
+    assert.equal(await fingerprintOf(server.url(), options), before);
   });
 
   it('refuses broken material, logs why, and keeps the old certificate in service', async () => {
-    const { out, server, options } = await reloadingServer(freshConnections());
-    try {
-      const before = await fingerprintOf(server.url(), options);
-      await writeFile(join(out, 'server', 'tls.key'), await readFile(join(out, 'client', 'tls.key')));
-      const refused = await server.log.waitFor((event) => event.event === 'tls_reload_refused');
-      assert.equal(refused['problem'], 'does not match the certificate in tls.crt');
-      assert.equal(refused['keeping'], before);
-      assert.equal(await fingerprintOf(server.url(), options), before);
-    } finally {
-      await server.close();
-    }
+    await using reloading = await reloadingServer(freshConnections());
+    const { out, server, options } = reloading;
+    const before = await fingerprintOf(server.url(), options);
+    await writeFile(join(out, 'server', 'tls.key'), await readFile(join(out, 'client', 'tls.key')));
+    const refused = await server.log.waitFor((event) => event.event === 'tls_reload_refused');
+    assert.equal(refused['problem'], 'does not match the certificate in tls.crt');
+    assert.equal(refused['keeping'], before);
+    assert.equal(await fingerprintOf(server.url(), options), before);
   });
 
   it('refuses material that OpenSSL itself rejects (a 1024-bit key), and keeps serving', async () => {
-    const { out, server, options } = await reloadingServer(freshConnections());
-    try {
-      const before = await fingerprintOf(server.url(), options);
-      // Parses, matches, valid, serverAuth: only OpenSSL's own policy ("ee key too small") says no.
-      // Our builder refuses to certify such a key; the openssl CLI does not.
-      const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
-      const weak = await identityByOpenssl({ issuer: await caOf(out), commonName: 'server', names: 'localhost', profile: 'server', key: privateKey });
-      await writeFile(join(out, 'server', 'tls.key'), privateKeyToPem(privateKey));
-      await writeFile(join(out, 'server', 'tls.crt'), await readFile(join(weak, 'tls.crt')));
-      const refused = await server.log.waitFor((event) => event.event === 'tls_reload_refused');
-      assert.match(String(refused['problem']), /key too small/);
-      assert.equal(refused['keeping'], before);
-      assert.equal(await fingerprintOf(server.url(), options), before);
-    } finally {
-      await server.close();
-    }
+    await using reloading = await reloadingServer(freshConnections());
+    const { out, server, options } = reloading;
+    const before = await fingerprintOf(server.url(), options);
+    // Parses, matches, valid, serverAuth: only OpenSSL's own policy ("ee key too small") says no.
+    // Our builder refuses to certify such a key; the openssl CLI does not.
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
+    const weak = await identityByOpenssl({ issuer: await caOf(out), commonName: 'server', names: 'localhost', profile: 'server', key: privateKey });
+    await writeFile(join(out, 'server', 'tls.key'), privateKeyToPem(privateKey));
+    await writeFile(join(out, 'server', 'tls.crt'), await readFile(join(weak, 'tls.crt')));
+    const refused = await server.log.waitFor((event) => event.event === 'tls_reload_refused');
+    assert.match(String(refused['problem']), /key too small/);
+    assert.equal(refused['keeping'], before);
+    assert.equal(await fingerprintOf(server.url(), options), before);
   });
 });
+
+/** The health listener's port, as the server logged it (HEALTH_PORT=0 takes any free port). */
+function healthPortOf(listening: Record<string, unknown>): string {
+  const { hostname, port, pathname } = new URL(String(listening['health']));
+  assert.equal(`${hostname}${pathname}`, '127.0.0.1/healthz');
+  assert.notEqual(port, '0');
+  return port;
+}
 
 describe('the server answers a health probe on its loopback port', () => {
   it('healthcheck.ts exits 0 against the running server and 1 when it is gone', async () => {
     const out = await issue('method1');
-    const healthPort = String(20_000 + Math.floor(Math.random() * 20_000));
-    const child = spawn(process.execPath, [SERVER], {
-      env: { ...process.env, TLS_DIR: join(out, 'server'), PORT: '0', HEALTH_PORT: healthPort, HOST: '127.0.0.1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    let healthPort = '';
     const probe = () => run(process.execPath, [join(ROOT, 'services/server/healthcheck.ts')], { env: { ...process.env, TLS_DIR: join(out, 'server'), HEALTH_PORT: healthPort } });
-    try {
-      await nextEvent(child, 'listening');
+    {
+      await using child = serverProcess({ ...process.env, TLS_DIR: join(out, 'server'), PORT: '0', HEALTH_PORT: '0', HOST: '127.0.0.1' });
+      healthPort = healthPortOf(await nextEvent(child, 'listening'));
       const healthy = await probe();
       assert.equal(healthy.code, 0, healthy.stderr);
-    } finally {
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child.once('exit', resolve));
     }
     const gone = await probe();
     assert.equal(gone.code, 1);
@@ -223,22 +226,17 @@ describe('the server answers a health probe on its loopback port', () => {
 describe('the health probe checks what is served, not what is on disk', () => {
   it('stays healthy after a refused reload (a broken tls.crt on disk, the old certificate still served)', async () => {
     const out = await issue('method1');
-    const healthPort = String(20_000 + Math.floor(Math.random() * 20_000));
-    const env = { ...process.env, TLS_DIR: join(out, 'server'), PORT: '0', HEALTH_PORT: healthPort, HOST: '127.0.0.1' };
-    const child = spawn(process.execPath, [SERVER], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const probe = () => run(process.execPath, [join(ROOT, 'services/server/healthcheck.ts')], { env });
-    try {
-      await nextEvent(child, 'listening');
-      assert.equal((await probe()).code, 0);
-      const refused = nextEvent(child, 'tls_reload_refused');
-      await writeFile(join(out, 'server', 'tls.crt'), 'half-written\n');
-      assert.match(String((await refused)['problem']), /not PEM/);
-      const after = await probe();
-      assert.equal(after.code, 0, after.stderr);
-    } finally {
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child.once('exit', resolve));
-    }
+    const env = { ...process.env, TLS_DIR: join(out, 'server'), PORT: '0', HEALTH_PORT: '0', HOST: '127.0.0.1' };
+    await using child = serverProcess(env);
+    let healthPort = '';
+    const probe = () => run(process.execPath, [join(ROOT, 'services/server/healthcheck.ts')], { env: { ...env, HEALTH_PORT: healthPort } });
+    healthPort = healthPortOf(await nextEvent(child, 'listening'));
+    assert.equal((await probe()).code, 0);
+    const refused = nextEvent(child, 'tls_reload_refused');
+    await writeFile(join(out, 'server', 'tls.crt'), 'half-written\n');
+    assert.match(String((await refused)['problem']), /not PEM/);
+    const after = await probe();
+    assert.equal(after.code, 0, after.stderr);
   });
   it('stays healthy after a refused reload of ca.crt (garbage on disk: the probe does not trust files)', async () => {
     const out = await issue('method1');
@@ -305,19 +303,12 @@ describe('outside a container, the health listener is off unless HEALTH_PORT is 
   it('two servers on two ports both start (no second listener fights over a default health port)', async () => {
     const out = await issue('method1');
     const { HEALTH_PORT: _unset, ...env } = process.env;
-    const start = () => spawn(process.execPath, [SERVER], { env: { ...env, TLS_DIR: join(out, 'server'), PORT: '0', HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    const first = start();
-    const second = start();
-    try {
-      const [one, two] = await Promise.all([nextEvent(first, 'listening'), nextEvent(second, 'listening')]);
-      assert.notEqual(one['url'], two['url']);
-      assert.equal(one['health'], null);
-    } finally {
-      for (const child of [first, second]) {
-        child.kill('SIGTERM');
-        if (child.exitCode === null) await new Promise((resolve) => child.once('exit', resolve));
-      }
-    }
+    const start = () => serverProcess({ ...env, TLS_DIR: join(out, 'server'), PORT: '0', HOST: '127.0.0.1' });
+    await using first = start();
+    await using second = start();
+    const [one, two] = await Promise.all([nextEvent(first, 'listening'), nextEvent(second, 'listening')]);
+    assert.notEqual(one['url'], two['url']);
+    assert.equal(one['health'], null);
   });
 
   it('the probe says so when HEALTH_PORT is unset: exit 1, one line', async () => {
@@ -464,14 +455,11 @@ describe('a stop that cannot finish (connections never close, a worker thread bl
 describe('a private key others may read', () => {
   /** Every event the server logged up to and including "listening". */
   async function startupEvents(tlsDir: string): Promise<Record<string, unknown>[]> {
-    const child = spawn(process.execPath, [SERVER], { env: { ...process.env, TLS_DIR: tlsDir, PORT: '0', HEALTH_PORT: '0', HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    try {
+    {
+      await using child = serverProcess({ ...process.env, TLS_DIR: tlsDir, PORT: '0', HEALTH_PORT: '0', HOST: '127.0.0.1' });
+      child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
       await nextEvent(child, 'listening');
-    } finally {
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child.once('exit', resolve));
     }
     return output.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
   }
@@ -496,6 +484,19 @@ describe('a private key others may read', () => {
     assert.equal(events.find((event) => event['event'] === 'tls_key_exposed'), undefined);
   });
 });
+
+/** Our server as a process; `await using` ends it with SIGTERM and waits for its exit. */
+function serverProcess(env: NodeJS.ProcessEnv): ChildProcess & AsyncDisposable {
+  const child = spawn(process.execPath, [SERVER], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  return Object.assign(child, {
+    async [Symbol.asyncDispose]() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      await exited;
+    },
+  });
+}
 
 async function nextEvent(child: ChildProcess, name: string): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {

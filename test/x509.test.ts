@@ -19,10 +19,10 @@ import {
   type Profile,
 } from '../services/shared/x509.ts';
 import { openssl, temporaryDirectory } from './helpers/processes.ts';
+import { DAY_MS } from '../pki/certificates.ts';
 
-const DAY = 86_400_000;
 const notBefore = new Date(Date.now() - 60_000);
-const notAfter = new Date(Date.now() + 30 * DAY);
+const notAfter = new Date(Date.now() + 30 * DAY_MS);
 
 /** What `openssl x509 -text` must print for each key type. */
 const KINDS: { spec: KeySpec; name: string; text: RegExp[]; keyUsage: string }[] = [

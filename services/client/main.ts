@@ -1,4 +1,5 @@
 import { ConfigError } from '../shared/config-error.ts';
+import { exitCodeOf, MtlsError } from '../shared/errors.ts';
 import { certificateProblems, TlsMaterialError } from '../shared/tls-material.ts';
 import { readClientConfig } from './config.ts';
 import { exchange } from './exchange.ts';
@@ -11,14 +12,19 @@ import { formatExchangeJson } from './report-json.ts';
 try {
   const config = readClientConfig(process.env);
   if (config.loop !== undefined) process.exit(await runLoopProcess(config, config.loop));
-  const material = await readClientMaterial(config.tlsDir);
+  const material = await readClientMaterial(config.tlsDir).catch(asConfigError);
   const warnings = material.certificate === undefined ? [] : certificateProblems(material.certificate, 'client');
   const result = await exchange(config, material);
   const format = config.output === 'json' ? formatExchangeJson : formatExchange;
   console.log(format(config, material, warnings, result));
   process.exitCode = result.failure === undefined ? 0 : 1;
 } catch (error) {
-  if (!(error instanceof ConfigError || error instanceof TlsMaterialError)) throw error;
+  if (!(error instanceof MtlsError)) throw error;
   console.error(`client: ${error.message}`);
-  process.exitCode = 2;
+  process.exitCode = exitCodeOf(error);
+}
+
+/** The client's material is part of its configuration (TLS_DIR): unusable material is bad input, exit 2. */
+function asConfigError(error: unknown): never {
+  throw error instanceof TlsMaterialError ? new ConfigError(error.message, { cause: error }) : error;
 }

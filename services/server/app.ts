@@ -2,6 +2,7 @@ import Koa from 'koa';
 import type { TLSSocket } from 'node:tls';
 import { formatSubjectName, type SubjectName } from '../shared/names.ts';
 import type { Connections } from './connections.ts';
+import { httpFailureOf } from './http-error.ts';
 import type { Log } from './log.ts';
 import { capped } from './log-fields.ts';
 import { admittedAs, peerOf, validityProblem, type Peer } from './peer.ts';
@@ -34,9 +35,10 @@ export function createApp({ allowedClients, connections, log }: AppOptions): Koa
     try {
       await next();
     } catch (error) {
-      ctx.status = 500;
-      ctx.body = 'internal error\n';
-      log.error('request_error', { error: String(error) });
+      const failure = httpFailureOf(error);
+      ctx.status = failure.status;
+      ctx.body = failure.body;
+      if (failure.fault) log.error('request_error', { error: String(error) });
     }
     const admitted = ctx.state.admitted as Admitted | undefined;
     log.info('request', {

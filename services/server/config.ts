@@ -9,8 +9,8 @@ export interface ServerConfig {
   host: string;
   /** SANs a client certificate must carry one of (DNS names, or URIs); undefined lets any trusted client with a DNS/URI SAN in. */
   allowedClients: SubjectName[] | undefined;
-  /** Loopback-only TLS port for the container health check (no client certificate); 0 (the default, set in the image) disables it. */
-  healthPort: number;
+  /** Loopback-only TLS port for the container health check (no client certificate; the image sets one); undefined (the default) disables it, 0 takes any free port. */
+  healthPort: number | undefined;
   /** After this long, a kept-alive connection is closed after its next response (the client handshakes again). */
   maxConnectionAgeMs: number;
   /** How long in-flight requests get to finish on SIGTERM/SIGINT. */
@@ -24,7 +24,7 @@ export function readServerConfig(env: NodeJS.ProcessEnv): ServerConfig {
     host: readHost(env['HOST']),
     allowedClients: readAllowedClients(env['ALLOWED_CLIENTS']),
     // Off unless asked for: a second server on this machine must not collide on a default port.
-    healthPort: integerSetting(env, 'HEALTH_PORT', 0, 0, 65535),
+    healthPort: env['HEALTH_PORT'] === undefined || env['HEALTH_PORT'] === '' ? undefined : integerSetting(env, 'HEALTH_PORT', 0, 0, 65535),
     maxConnectionAgeMs: integerSetting(env, 'MAX_CONNECTION_AGE_MS', 15 * 60_000, 1000, 86_400_000),
     shutdownGraceMs: integerSetting(env, 'SHUTDOWN_GRACE_MS', 3000, 0, 60_000),
   };
@@ -45,6 +45,6 @@ export function readAllowedClients(raw: string | undefined): SubjectName[] | und
   try {
     return names.map(parseWorkloadName);
   } catch (error) {
-    throw new ConfigError(`ALLOWED_CLIENTS: ${(error as Error).message}`);
+    throw new ConfigError(`ALLOWED_CLIENTS: ${(error as Error).message}`, { cause: error });
   }
 }

@@ -18,8 +18,10 @@
 import https from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { ConfigError, integerSetting } from '../shared/config-error.ts';
+import { MtlsError } from '../shared/errors.ts';
 import { certificateProblems } from '../shared/tls-material.ts';
 
+// Always 1, even for a bad setting: Docker reserves a health check's exit code 2.
 function fail(message: string): void {
   console.error(`healthcheck: ${message}`);
   process.exitCode = 1;
@@ -62,5 +64,5 @@ try {
   request.on('timeout', () => request.destroy(new Error('timed out')));
   request.on('error', (error) => fail(error.message));
 } catch (error) {
-  fail(error instanceof ConfigError ? error.message : String(error));
+  fail(error instanceof MtlsError ? error.message : String(error));
 }

@@ -1,6 +1,5 @@
-import { ConfigError } from '../shared/config-error.ts';
+import { exitCodeOf, MtlsError } from '../shared/errors.ts';
 import { formatSubjectName } from '../shared/names.ts';
-import { TlsMaterialError } from '../shared/tls-material.ts';
 import { readServerConfig } from './config.ts';
 import { jsonLog } from './log.ts';
 import { loggedCertificate, loggedTrust } from './log-fields.ts';
@@ -19,7 +18,7 @@ try {
   log.info('listening', {
     url: `https://${config.host.includes(':') ? `[${config.host}]` : config.host}:${server.port}/`,
     tlsDir: config.tlsDir,
-    health: config.healthPort === 0 ? null : `https://127.0.0.1:${config.healthPort}/healthz`,
+    health: server.healthPort === undefined ? null : `https://127.0.0.1:${server.healthPort}/healthz`,
     allowedClients: config.allowedClients?.map(formatSubjectName) ?? 'any client certificate from the trusted CA (with a DNS or URI SAN)',
     certificate: loggedCertificate(material.certificate),
     trusts: loggedTrust(material.ca),
@@ -50,10 +49,9 @@ try {
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGHUP', () => void server.reload());
 } catch (error) {
-  process.exitCode = error instanceof ConfigError ? 2 : 1;
-  const known = error instanceof ConfigError || error instanceof TlsMaterialError;
-  const message = known ? (error as Error).message : `cannot start: ${String(error)}`;
+  const message = error instanceof MtlsError ? error.message : `cannot start: ${String(error)}`;
   log.error('startup_failed', { message });
   log.flush();
   console.error(`server: ${message}`);
+  process.exitCode = exitCodeOf(error);
 }

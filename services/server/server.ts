@@ -16,6 +16,8 @@ export interface MtlsServer {
   server: https.Server;
   /** The port actually bound (useful with PORT=0). */
   port: number;
+  /** The health listener's port actually bound (useful with HEALTH_PORT=0); undefined when it is off. */
+  healthPort: number | undefined;
   /** Re-reads TLS_DIR and swaps the certificates in for new connections; false if refused. */
   reload(): Promise<boolean>;
   /** Stops accepting, lets in-flight requests finish (up to the grace period), then resolves. */
@@ -64,7 +66,7 @@ export async function startServer(config: ServerConfig, material: TlsMaterial, l
   const connections = trackConnections(server, config.maxConnectionAgeMs);
   server.on('request', createApp({ allowedClients: config.allowedClients, connections, log }).callback());
   let current = material;
-  const health = config.healthPort === 0 ? undefined : healthServer(material, () => (server.listening ? current : undefined));
+  const health = config.healthPort === undefined ? undefined : healthServer(material, () => (server.listening ? current : undefined));
 
   // A client retrying in a loop (or a scanner) would fill the log: the same failure from one
   // source is logged a few times each second, then counted in one line.
@@ -115,7 +117,7 @@ export async function startServer(config: ServerConfig, material: TlsMaterial, l
   const watcher = watchDirectory(config.tlsDir, () => void reload(), log);
   try {
     await listen(server, config.port, config.host);
-    if (health !== undefined) await listen(health, config.healthPort, '127.0.0.1');
+    if (health !== undefined) await listen(health, config.healthPort ?? 0, '127.0.0.1');
   } catch (error) {
     // Half started is not started: let nothing keep the process alive or serving.
     watcher.close();
@@ -124,6 +126,7 @@ export async function startServer(config: ServerConfig, material: TlsMaterial, l
     throw error;
   }
   const port = (server.address() as { port: number }).port;
+  const healthPort = (health?.address() as { port: number } | undefined)?.port;
 
   async function close(): Promise<void> {
     watcher.close();
@@ -136,7 +139,7 @@ export async function startServer(config: ServerConfig, material: TlsMaterial, l
     clearTimeout(grace);
   }
 
-  return { server, port, reload, close };
+  return { server, port, healthPort, reload, close };
 }
 
 function listen(server: https.Server, port: number, host: string): Promise<void> {

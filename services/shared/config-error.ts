@@ -1,5 +1,7 @@
+import { BadInputError } from './errors.ts';
+
 /** An invalid setting: one line naming the variable and what is wrong with it. */
-export class ConfigError extends Error {
+export class ConfigError extends BadInputError {
   readonly code = 'ECONFIG';
 }
 

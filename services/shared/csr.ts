@@ -21,6 +21,7 @@ import {
   unsignedInteger,
   type Asn1,
 } from './der.ts';
+import { MtlsError } from './errors.ts';
 import { describeKey, KeyTypeError, signatureAlgorithmByOid, verifyWith } from './key-types.ts';
 import type { SubjectName } from './names.ts';
 import { extensions, nameOf, signed, subjectAltName } from './x509-parts.ts';
@@ -30,7 +31,7 @@ const SUBJECT_ALT_NAME = '2.5.29.17';
 const SHORT_NAMES: Record<string, string> = { '2.5.4.3': 'CN', '2.5.4.10': 'O', '2.5.4.11': 'OU', '2.5.4.6': 'C', '2.5.4.7': 'L', '2.5.4.8': 'ST' };
 
 /** A CSR we refuse to read; `message` is one line that says why. */
-export class CsrError extends Error {
+export class CsrError extends MtlsError {
   readonly code = 'ECSR';
 }
 
@@ -88,15 +89,15 @@ function malformedAsCsrError<T>(read: () => T): T {
   try {
     return read();
   } catch (error) {
-    throw new CsrError(`not a valid certificate request (malformed DER: ${(error as Error).message.split('\n')[0]})`);
+    throw new CsrError(`not a valid certificate request (malformed DER: ${(error as Error).message.split('\n')[0]})`, { cause: error });
   }
 }
 
 function readPublicKey(spki: Asn1 | undefined): KeyObject {
   try {
     return createPublicKey({ key: toDer(spki as Asn1), format: 'der', type: 'spki' });
-  } catch {
-    throw new CsrError('its public key cannot be read');
+  } catch (error) {
+    throw new CsrError('its public key cannot be read', { cause: error });
   }
 }
 
@@ -104,7 +105,7 @@ function readableKey(publicKey: KeyObject): string {
   try {
     return describeKey(publicKey);
   } catch (error) {
-    if (error instanceof KeyTypeError) throw new CsrError(`its key is refused: ${error.message}`);
+    if (error instanceof KeyTypeError) throw new CsrError(`its key is refused: ${error.message}`, { cause: error });
     throw error;
   }
 }

@@ -1,6 +1,7 @@
 // The key types our certificates may carry, and how each one signs.
 import { generateKeyPair, sign, verify, type KeyObject } from 'node:crypto';
 import { publicKeyOf } from './der.ts';
+import { MtlsError } from './errors.ts';
 
 export type KeyType = 'rsa' | 'ecdsa' | 'ed25519';
 export const KEY_TYPES: readonly KeyType[] = ['rsa', 'ecdsa', 'ed25519'];
@@ -17,7 +18,7 @@ export interface KeySpec {
 }
 
 /** A key we cannot certify or sign with; `message` is one line. */
-export class KeyTypeError extends Error {
+export class KeyTypeError extends MtlsError {
   readonly code = 'EKEYTYPE';
 }
 

@@ -90,10 +90,3 @@ export function namesFromSubjectAltName(subjectAltName: string | undefined): Sub
   }
   return names;
 }
-
-/** Whether two name lists hold the same names, in any order. */
-export function sameNames(a: readonly SubjectName[], b: readonly SubjectName[]): boolean {
-  const left = new Set(a.map(formatSubjectName));
-  const right = new Set(b.map(formatSubjectName));
-  return left.size === right.size && [...left].every((name) => right.has(name));
-}

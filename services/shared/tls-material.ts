@@ -3,6 +3,7 @@ import { constants, type Stats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { allowsPurpose, CLIENT_AUTH, SERVER_AUTH } from './certificate.ts';
+import { MtlsError, type MtlsErrorOptions } from './errors.ts';
 
 // Both sides read the same layout (Kubernetes TLS secret names), whichever
 // method issued it: tls.crt + tls.key to present, ca.crt to trust.
@@ -29,13 +30,13 @@ export interface Trust {
 export interface TlsMaterial extends Trust, KeyPair {}
 
 /** Material that cannot be used; `file` names the culprit, `message` says what is wrong. */
-export class TlsMaterialError extends Error {
+export class TlsMaterialError extends MtlsError {
   readonly code = 'ETLSMATERIAL';
   readonly file: string;
   readonly problem: string;
 
-  constructor(file: string, problem: string) {
-    super(`${file}: ${problem}`);
+  constructor(file: string, problem: string, options?: MtlsErrorOptions) {
+    super(`${file}: ${problem}`, options);
     this.file = file;
     this.problem = problem;
   }
@@ -116,7 +117,7 @@ async function readPem(file: string): Promise<string> {
     handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new TlsMaterialError(file, code === 'ENOENT' ? 'missing' : `cannot be read (${code})`);
+    throw new TlsMaterialError(file, code === 'ENOENT' ? 'missing' : `cannot be read (${code})`, { cause: error });
   }
   let text: string;
   try {
@@ -167,8 +168,8 @@ export function parseCertificates(file: string, pem: string): X509Certificate[] 
   return blocks.map((block) => {
     try {
       return new X509Certificate(block);
-    } catch {
-      throw new TlsMaterialError(file, 'holds a PEM block that is not a valid certificate');
+    } catch (error) {
+      throw new TlsMaterialError(file, 'holds a PEM block that is not a valid certificate', { cause: error });
     }
   });
 }
@@ -176,8 +177,8 @@ export function parseCertificates(file: string, pem: string): X509Certificate[] 
 function parsePrivateKey(file: string, pem: string): KeyObject {
   try {
     return createPrivateKey(pem);
-  } catch {
-    throw new TlsMaterialError(file, 'not a valid PEM private key');
+  } catch (error) {
+    throw new TlsMaterialError(file, 'not a valid PEM private key', { cause: error });
   }
 }
 

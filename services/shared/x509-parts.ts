@@ -3,11 +3,12 @@
 import type { KeyObject } from 'node:crypto';
 import forge from 'node-forge';
 import { bitString, children, forgePki, octetString, oid, sequence, toDer, type Asn1 } from './der.ts';
+import { MtlsError } from './errors.ts';
 import { signatureAlgorithmOf, signWith, type SignatureAlgorithm } from './key-types.ts';
 import type { SubjectName } from './names.ts';
 
 /** Issuance input the builder refuses; `message` is one line. */
-export class X509Error extends Error {
+export class X509Error extends MtlsError {
   readonly code = 'EX509';
 }
 

@@ -1,21 +1,18 @@
 import { createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createCaCertificate, createCsr, issueFromCsr, type Issuer, type Profile, type Validity } from '../../pki/certificates.ts';
+import { createCaCertificate, createCsr, DAY_MS, issueFromCsr, type Issuer, type Profile, type Validity } from '../../pki/certificates.ts';
 import { runPki } from '../../pki/issue.ts';
 import { generateKey, privateKeyToPem } from '../../pki/keys.ts';
-import { parsePkiOptions } from '../../pki/options.ts';
+import { resolvePkiOptions, type PkiOptionsInit } from '../../pki/options.ts';
 import { parseSubjectNames } from '../../services/shared/names.ts';
 import { openssl, temporaryDirectory } from './processes.ts';
 
-const DAY = 86_400_000;
 
 /** Material from the project's own PKI, in a fresh temporary directory. */
-export async function issue(method: 'method1' | 'method2', ...extra: string[]): Promise<string> {
+export async function issue(method: 'method1' | 'method2', init: Omit<PkiOptionsInit, 'method' | 'out'> = {}): Promise<string> {
   const out = join(await temporaryDirectory('mtls-material-'), method);
-  const options = parsePkiOptions(['--method', method, '--out', out, ...extra]);
-  if (options === undefined) throw new Error('unreachable: --help was not given');
-  await runPki(options);
+  await runPki(resolvePkiOptions({ ...init, method, out }));
   return out;
 }
 
@@ -101,13 +98,13 @@ export async function trustOnly(caPem: string): Promise<string> {
 }
 
 export function validFor(days: number): Validity {
-  return { notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + days * DAY) };
+  return { notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + days * DAY_MS) };
 }
 
 export function expiredSince(days: number): Validity {
-  return { notBefore: new Date(Date.now() - (days + 30) * DAY), notAfter: new Date(Date.now() - days * DAY) };
+  return { notBefore: new Date(Date.now() - (days + 30) * DAY_MS), notAfter: new Date(Date.now() - days * DAY_MS) };
 }
 
 export function validFromIn(days: number): Validity {
-  return { notBefore: new Date(Date.now() + days * DAY), notAfter: new Date(Date.now() + (days + 30) * DAY) };
+  return { notBefore: new Date(Date.now() + days * DAY_MS), notAfter: new Date(Date.now() + (days + 30) * DAY_MS) };
 }

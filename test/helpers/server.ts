@@ -1,3 +1,4 @@
+import https from 'node:https';
 import type { Fields, Log } from '../../services/server/log.ts';
 import { readAllowedClients, type ServerConfig } from '../../services/server/config.ts';
 import { startServer, type MtlsServer } from '../../services/server/server.ts';
@@ -42,7 +43,7 @@ export function memoryLog(): Log & { events: LogEvent[]; waitFor(match: (event: 
   };
 }
 
-export interface TestServer extends MtlsServer {
+export interface TestServer extends MtlsServer, AsyncDisposable {
   log: ReturnType<typeof memoryLog>;
   url(host?: string): string;
 }
@@ -56,7 +57,14 @@ export async function startTestServer(
 ): Promise<TestServer> {
   const log = memoryLog();
   const material = await loadTlsMaterial(tlsDir, 'server');
-  const config = { tlsDir, port: 0, host, allowedClients: readAllowedClients(allowedClients?.join(',')), healthPort: 0, shutdownGraceMs: 1000, maxConnectionAgeMs: 60_000, ...settings };
+  const config = { tlsDir, port: 0, host, allowedClients: readAllowedClients(allowedClients?.join(',')), healthPort: undefined, shutdownGraceMs: 1000, maxConnectionAgeMs: 60_000, ...settings };
   const server = await startServer(config, material, log);
-  return { ...server, log, url: (host = 'localhost') => `https://${host}:${server.port}/` };
+  // `await using server = await startTestServer(…)` closes it when the test's block ends, however it ends.
+  return { ...server, log, url: (host = 'localhost') => `https://${host}:${server.port}/`, [Symbol.asyncDispose]: () => server.close() };
+}
+
+/** An https.Agent that `using` destroys (its sockets closed) when the test's block ends. */
+export function disposableAgent(options: https.AgentOptions): https.Agent & Disposable {
+  const agent = new https.Agent(options);
+  return Object.assign(agent, { [Symbol.dispose]: () => agent.destroy() });
 }
