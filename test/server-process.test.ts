@@ -1,13 +1,14 @@
 // The real server process: start-up refusals, hot reload, and signals.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmod, copyFile, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import { join } from 'node:path';
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { privateKeyToPem } from '../pki/keys.ts';
 import type { TLSSocket } from 'node:tls';
 import { caOf, expiredSince, identity, identityByOpenssl, issue, validFromIn } from './helpers/material.ts';
@@ -37,6 +38,12 @@ describe('the server refuses to start, naming the file and the problem', async (
     { name: 'a certificate that is not PEM', dir: () => variant(server, 'tls.crt', 'hello'), message: /tls\.crt: not PEM \(no "-----BEGIN" line\)$/ },
     { name: 'a key that is not a key', dir: () => variant(server, 'tls.key', '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n'), message: /tls\.key: not a valid PEM private key$/ },
     { name: 'a key that does not match', dir: async () => variant(server, 'tls.key', await readFile(join(out, 'client', 'tls.key'))), message: /tls\.key: does not match the certificate in tls\.crt$/ },
+    {
+      // A valid certificate followed by 1 MiB of padding: each reload would read (and keep) it all.
+      name: 'a tls.crt larger than 1 MiB',
+      dir: async () => variant(server, 'tls.crt', `${await readFile(join(server, 'tls.crt'), 'utf8')}${'#'.repeat(1024 * 1024)}\n`),
+      message: /tls\.crt: larger than 1 MiB: not a certificate or key file$/,
+    },
     { name: 'a missing ca.crt', dir: async () => { const dir = await variant(server, 'ca.crt', ''); await rm(join(dir, 'ca.crt')); return dir; }, message: /ca\.crt: missing$/ },
     {
       name: 'an expired certificate',
@@ -117,12 +124,12 @@ describe('the server process stops cleanly', () => {
       const body = await get(`https://localhost:${port}/`, { agent, cert: await client('tls.crt'), key: await client('tls.key'), ca: await client('ca.crt') });
       assert.equal(body, 'Hello client, from server (mTLS verified)\n');
       const stopped = nextEvent(child, 'stopped');
+      const ended = endingOf(child);
       child.kill(signal);
-      const [code, killedBy] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
+      const ending = await ended;
       agent.destroy();
-      assert.equal(code, 0);
-      assert.equal(killedBy, null);
-      // The clean path ("stopped"), not the grace period's forced exit ("stop_forced", exit 1).
+      assert.deepEqual(ending, { code: 0, signal: null, killedByTest: false });
+      // The clean path ("stopped"), not the grace period's forced stop ("stop_forced", SIGKILL).
       assert.equal((await stopped)['event'], 'stopped');
     });
   }
@@ -231,6 +238,65 @@ describe('the health probe checks what is served, not what is on disk', () => {
     const after = await probe();
     assert.equal(after.code, 0, after.stderr);
   });
+  it('stays healthy after a refused reload of ca.crt (garbage on disk: the probe does not trust files)', async () => {
+    const out = await issue('method1');
+    const healthPort = String(20_000 + Math.floor(Math.random() * 20_000));
+    const env = { ...process.env, TLS_DIR: join(out, 'server'), PORT: '0', HEALTH_PORT: healthPort, HOST: '127.0.0.1' };
+    const child = spawn(process.execPath, [SERVER], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const probe = () => run(process.execPath, [join(ROOT, 'services/server/healthcheck.ts')], { env });
+    try {
+      await nextEvent(child, 'listening');
+      const refused = nextEvent(child, 'tls_reload_refused');
+      await writeFile(join(out, 'server', 'ca.crt'), 'garbage\n');
+      const logged = await refused;
+      assert.equal(logged['file'], join(out, 'server', 'ca.crt'));
+      assert.equal(logged['problem'], 'not PEM (no "-----BEGIN" line)');
+      const after = await probe();
+      assert.equal(after.stderr, '');
+      assert.equal(after.code, 0);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+    }
+  });
+  it('turns unhealthy once the served certificate expires (checked on the presented certificate, not on a file)', async () => {
+    const out = await issue('method1');
+    const expiresAt = Date.now() + 3000;
+    const dir = await identity({ issuer: await caOf(out), commonName: 'server', names: 'localhost', profile: 'server', validity: { notBefore: new Date(Date.now() - 60_000), notAfter: new Date(expiresAt) } });
+    const healthPort = String(20_000 + Math.floor(Math.random() * 20_000));
+    const env = { ...process.env, TLS_DIR: dir, PORT: '0', HEALTH_PORT: healthPort, HOST: '127.0.0.1' };
+    const child = spawn(process.execPath, [SERVER], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const probe = () => run(process.execPath, [join(ROOT, 'services/server/healthcheck.ts')], { env });
+    try {
+      await nextEvent(child, 'listening');
+      await sleep(Math.max(0, expiresAt + 1500 - Date.now()));
+      const after = await probe();
+      assert.equal(after.code, 1);
+      assert.match(after.stderr, /^healthcheck: the served certificate: expired on \d{4}-/);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+    }
+  });
+  it('fails when the listener presents another certificate than the one it reports serving', async () => {
+    const out = await issue('method1');
+    const other = await readFile(join(await issue('method1'), 'server', 'tls.crt'));
+    const reported = new X509Certificate(other).fingerprint256;
+    const server = join(out, 'server');
+    const impostor = https.createServer({ cert: await readFile(join(server, 'tls.crt')), key: await readFile(join(server, 'tls.key')) }, (_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok', serving: reported }));
+    });
+    await new Promise<void>((resolve) => impostor.listen(0, '127.0.0.1', resolve));
+    try {
+      const healthPort = String((impostor.address() as { port: number }).port);
+      const result = await run(process.execPath, [join(ROOT, 'services/server/healthcheck.ts')], { env: { ...process.env, HEALTH_PORT: healthPort } });
+      const presented = new X509Certificate(await readFile(join(server, 'tls.crt'))).fingerprint256;
+      assert.equal(result.code, 1);
+      assert.equal(result.stderr, `healthcheck: the health listener presents ${presented}, the server serves ${reported}\n`);
+    } finally {
+      impostor.close();
+    }
+  });
 });
 
 describe('outside a container, the health listener is off unless HEALTH_PORT is set', () => {
@@ -254,21 +320,34 @@ describe('outside a container, the health listener is off unless HEALTH_PORT is 
   });
 });
 
-describe('a FIFO planted as tls.crt', () => {
-  /** Resolves with the exit code, or null if it had to be killed after 10 s. */
-  function exitOf(child: ChildProcess): Promise<number | null> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        resolve(null);
-      }, 10_000);
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        resolve(code);
-      });
-    });
-  }
+/** How a child process ended; `killedByTest` when it was still running after 10 s and the test had to SIGKILL it. */
+interface Ending {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  killedByTest: boolean;
+}
 
+function endingOf(child: ChildProcess): Promise<Ending> {
+  return new Promise((resolve) => {
+    let killedByTest = false;
+    const timer = setTimeout(() => {
+      killedByTest = true;
+      child.kill('SIGKILL');
+    }, 10_000);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, killedByTest });
+    });
+  });
+}
+
+/** Resolves with the exit code, or null if it had to be killed after 10 s. */
+async function exitOf(child: ChildProcess): Promise<number | null> {
+  const ending = await endingOf(child);
+  return ending.killedByTest ? null : ending.code;
+}
+
+describe('a FIFO planted as tls.crt', () => {
   it('is refused at start-up without blocking: exit 1, one line', async () => {
     const out = await issue('method1');
     const dir = await variant(join(out, 'server'), 'tls.crt', '');
@@ -294,6 +373,82 @@ describe('a FIFO planted as tls.crt', () => {
     assert.equal(logged['problem'], 'not a regular file (a FIFO)');
     child.kill('SIGTERM');
     assert.equal(await exited, 0);
+  });
+});
+
+describe('a FIFO swapped in for tls.crt right after the server opened it (the check-then-read race, won every time)', () => {
+  const HOOK = join(ROOT, 'test/helpers/fifo-swap-hook.ts');
+
+  /** A server whose second open of tls.crt (its first reload) is followed at once by a FIFO at that path. */
+  async function racedServer() {
+    const out = await issue('method1');
+    const dir = join(out, 'server');
+    const env = { ...process.env, TLS_DIR: dir, PORT: '0', HEALTH_PORT: '0', HOST: '127.0.0.1', NODE_OPTIONS: `--import=${HOOK}`, MTLS_TEST_FIFO_AFTER_OPEN: join(dir, 'tls.crt') };
+    const child = spawn(process.execPath, [SERVER], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const ended = endingOf(child);
+    const certificatePem = await readFile(join(dir, 'tls.crt'));
+    await nextEvent(child, 'listening');
+    const planted = nextEvent(child, 'test_fifo_planted');
+    child.kill('SIGHUP');
+    await planted;
+    return { dir, child, ended, certificatePem };
+  }
+
+  it('later reloads still run: the FIFO is refused, then a repaired tls.crt with a new ca.crt is loaded', async () => {
+    const { dir, child, ended, certificatePem } = await racedServer();
+    try {
+      const ownCa = await readFile(join(dir, 'ca.crt'));
+      const otherCa = await readFile(join(await issue('method1'), 'server', 'ca.crt'));
+      await writeFile(join(dir, 'ca.crt'), Buffer.concat([ownCa, otherCa]));
+      const refused = nextEvent(child, 'tls_reload_refused');
+      child.kill('SIGHUP');
+      const logged = await refused;
+      assert.equal(logged['file'], join(dir, 'tls.crt'));
+      assert.equal(logged['problem'], 'not a regular file (a FIFO)');
+
+      await writeFile(join(dir, 'tls.crt.new'), certificatePem);
+      await rename(join(dir, 'tls.crt.new'), join(dir, 'tls.crt'));
+      const trustChanged = nextEvent(child, 'trust_changed');
+      const reloaded = nextEvent(child, 'tls_reloaded');
+      child.kill('SIGHUP');
+      const after = (await trustChanged)['after'] as { fingerprint256: string }[];
+      assert.deepEqual(after.map((ca) => ca.fingerprint256), [new X509Certificate(ownCa).fingerprint256, new X509Certificate(otherCa).fingerprint256]);
+      await reloaded;
+    } finally {
+      child.kill('SIGTERM');
+    }
+    assert.deepEqual(await ended, { code: 0, signal: null, killedByTest: false });
+  });
+
+  it('SIGTERM ends the process: exit 0, no SIGKILL needed', async () => {
+    const { child, ended } = await racedServer();
+    // Let the raced reload (and one more) run into the FIFO if they are going to: up to 3 s.
+    const refused = nextEvent(child, 'tls_reload_refused');
+    child.kill('SIGHUP');
+    await Promise.race([refused, sleep(3000)]).catch(() => undefined);
+    const stopped = nextEvent(child, 'stopped');
+    child.kill('SIGTERM');
+    await stopped;
+    assert.deepEqual(await ended, { code: 0, signal: null, killedByTest: false });
+  });
+});
+
+describe('a stop that cannot finish (connections never close, a worker thread blocked on a FIFO)', () => {
+  it('ends the process anyway: stop_forced is logged, then the process kills itself (no SIGKILL from the test)', async () => {
+    const out = await issue('method1');
+    const fifo = join(await temporaryDirectory('mtls-fifo-'), 'nobody-writes');
+    assert.equal((await run('mkfifo', [fifo])).code, 0);
+    const env = {
+      ...process.env, TLS_DIR: join(out, 'server'), PORT: '0', HEALTH_PORT: '0', HOST: '127.0.0.1', SHUTDOWN_GRACE_MS: '0',
+      NODE_OPTIONS: `--import=${join(ROOT, 'test/helpers/stuck-stop-hook.ts')}`, MTLS_TEST_BLOCKING_FIFO: fifo,
+    };
+    const child = spawn(process.execPath, [SERVER], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const ended = endingOf(child);
+    await nextEvent(child, 'listening');
+    const forced = nextEvent(child, 'stop_forced');
+    child.kill('SIGTERM');
+    assert.equal((await forced)['afterMs'], 2000);
+    assert.deepEqual(await ended, { code: null, signal: 'SIGKILL', killedByTest: false });
   });
 });
 

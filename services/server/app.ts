@@ -49,7 +49,7 @@ export function createApp({ allowedClients, connections, log }: AppOptions): Koa
       ms: Math.round((performance.now() - started) * 100) / 100,
       remote: ctx.socket.remoteAddress,
       remotePort: ctx.socket.remotePort,
-      // After the fields above, whose order the demo's log readers rely on.
+      // Only when there is something to say: log readers look fields up by key.
       ...(admitted === undefined ? {} : { as: capped(formatSubjectName(admitted.as)) }),
       ...(ctx.state.reason === undefined ? {} : { reason: ctx.state.reason }),
     });

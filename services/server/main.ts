@@ -31,10 +31,13 @@ try {
     stopping = true;
     log.info('shutting_down', { signal });
     // Whatever still holds the process (a stuck close, a blocked read) does not outlive the grace period.
+    // Not process.exit(): it waits for libuv's worker threads, and one blocked in a read never returns.
+    // SIGKILL cannot be caught or waited on; the log line is out first (stdout to a pipe or file is
+    // written synchronously).
     setTimeout(() => {
       log.error('stop_forced', { afterMs: config.shutdownGraceMs + FORCED_STOP_MARGIN_MS });
       log.flush();
-      process.exit(1);
+      process.kill(process.pid, 'SIGKILL');
     }, config.shutdownGraceMs + FORCED_STOP_MARGIN_MS).unref();
     void server.close().then(() => {
       log.info('stopped');

@@ -1,42 +1,14 @@
-import { constants } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
-import type { Stats } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CA_FILE, CERTIFICATE_FILE, KEY_FILE, loadTlsMaterial, TlsMaterialError, type TlsMaterial } from '../shared/tls-material.ts';
+import { KEY_FILE, loadTlsMaterial, type TlsMaterial } from '../shared/tls-material.ts';
 
 /**
- * Loads the server's TLS_DIR, refusing anything that is not a regular file
- * first: reading a FIFO planted as tls.crt would block until someone writes
- * to it, and a blocked read also keeps the process from exiting.
+ * Loads the server's TLS_DIR. The shared loader refuses anything that is not a
+ * regular file (a FIFO planted as tls.crt would otherwise block a reload, and
+ * the exit, for good), through the same handle it reads.
  */
 export async function loadServerMaterial(dir: string): Promise<TlsMaterial> {
-  for (const name of [CERTIFICATE_FILE, KEY_FILE, CA_FILE]) await refuseIfNotRegular(join(dir, name));
   return loadTlsMaterial(dir, 'server');
-}
-
-async function refuseIfNotRegular(file: string): Promise<void> {
-  let handle;
-  try {
-    // O_NONBLOCK: opening a FIFO for reading returns at once instead of waiting for a writer.
-    handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
-  } catch {
-    return; // missing or unreadable: the loader says which, in its own words
-  }
-  try {
-    const kind = kindOf(await handle.stat());
-    if (kind !== undefined) throw new TlsMaterialError(file, `not a regular file (${kind})`);
-  } finally {
-    await handle.close();
-  }
-}
-
-function kindOf(stats: Stats): string | undefined {
-  if (stats.isFile()) return undefined;
-  if (stats.isFIFO()) return 'a FIFO';
-  if (stats.isDirectory()) return 'a directory';
-  if (stats.isSocket()) return 'a socket';
-  if (stats.isCharacterDevice() || stats.isBlockDevice()) return 'a device';
-  return 'not a file';
 }
 
 /** The mode of tls.key when group or others may read or write it (it should be 0600 or stricter). */

@@ -1,5 +1,6 @@
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { constants, type Stats } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { allowsPurpose, CLIENT_AUTH, SERVER_AUTH } from './certificate.ts';
 import { MtlsError, type MtlsErrorOptions } from './errors.ts';
@@ -99,16 +100,65 @@ export async function readKeyPair(dir: string, certificateName: string, keyName:
   return { certificatePem, keyPem, certificate, key };
 }
 
+// Far more than any certificate chain or key: a bigger file is not one of ours.
+const MAX_PEM_BYTES = 1024 * 1024;
+
+/**
+ * Reads a PEM file through one handle: opened without blocking (a FIFO would
+ * otherwise wait for a writer, in a libuv worker that even process.exit()
+ * then waits for), checked to be a regular file, and read, capped, through that
+ * same handle, so nothing can be swapped in between the check and the read.
+ * Symlinks are followed: the Kubernetes layout (tls.crt -> ..data/tls.crt)
+ * is made of them, and what counts is the file the handle ends up on.
+ */
 async function readPem(file: string): Promise<string> {
-  let text: string;
+  let handle: FileHandle;
   try {
-    text = await readFile(file, 'utf8');
+    handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw new TlsMaterialError(file, code === 'ENOENT' ? 'missing' : `cannot be read (${code})`, { cause: error });
   }
+  let text: string;
+  try {
+    const kind = kindOf(await handle.stat());
+    if (kind !== undefined) throw new TlsMaterialError(file, `not a regular file (${kind})`);
+    const bytes = await readAtMost(handle, MAX_PEM_BYTES);
+    if (bytes === undefined) throw new TlsMaterialError(file, 'larger than 1 MiB: not a certificate or key file');
+    text = bytes.toString('utf8');
+  } catch (error) {
+    if (error instanceof TlsMaterialError) throw error;
+    throw new TlsMaterialError(file, `cannot be read (${(error as NodeJS.ErrnoException).code})`);
+  } finally {
+    await handle.close();
+  }
   if (!text.includes('-----BEGIN ')) throw new TlsMaterialError(file, 'not PEM (no "-----BEGIN" line)');
   return text;
+}
+
+/** What `stats` describes when it is not a regular file. */
+function kindOf(stats: Stats): string | undefined {
+  if (stats.isFile()) return undefined;
+  if (stats.isFIFO()) return 'a FIFO';
+  if (stats.isDirectory()) return 'a directory';
+  if (stats.isSocket()) return 'a socket';
+  if (stats.isCharacterDevice() || stats.isBlockDevice()) return 'a device';
+  return 'not a file';
+}
+
+/** The whole file, or undefined once it holds more than `limit` bytes (it may grow while being read). */
+async function readAtMost(handle: FileHandle, limit: number): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  const buffer = Buffer.allocUnsafe(64 * 1024);
+  let total = 0;
+  // Bounded: every pass reads at least one byte, and more than `limit` ends it.
+  for (;;) {
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+    if (bytesRead === 0) return Buffer.concat(chunks, total);
+    total += bytesRead;
+    if (total > limit) return undefined;
+    chunks.push(Buffer.from(buffer.subarray(0, bytesRead)));
+  }
 }
 
 /** Every certificate in a PEM bundle (a ca.crt may hold several). */
