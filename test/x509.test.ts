@@ -330,6 +330,40 @@ describe('parseCsr', () => {
   });
 });
 
+describe("the issuer's details, read once per CA certificate", () => {
+  it('never names another CA: two CAs with the same subject and different keys each sign as themselves (Node and openssl verify)', async () => {
+    const dir = await temporaryDirectory('mtls-x509-issuers-');
+    const first = await makeCa({ type: 'ecdsa' }, 'same CA name');
+    const second = await makeCa({ type: 'ecdsa' }, 'same CA name');
+    assert.equal(first.certificate.subject, second.certificate.subject);
+    // Interleaved, so that each CA signs while the other's details are already read.
+    for (const [issuer, other] of [[first, second], [second, first], [first, second]] as const) {
+      const leaf = new X509Certificate((await makeLeaf({ type: 'ecdsa' }, issuer, 'client', 'client')).pem);
+      assert.equal(leaf.checkIssued(issuer.certificate) && leaf.verify(issuer.certificate.publicKey), true);
+      // Same issuer name: only the authority key identifier tells the CAs apart, and it must be this CA's.
+      assert.equal(leaf.checkIssued(other.certificate), false);
+      const caFile = await file(dir, 'ca.crt', issuer.pem);
+      const otherFile = await file(dir, 'other.crt', other.pem);
+      const leafFile = await file(dir, 'leaf.crt', leaf.toString());
+      assert.equal((await strictVerify(caFile, 'sslclient', leafFile)).code, 0);
+      const wrong = await strictVerify(otherFile, 'sslclient', leafFile);
+      assert.equal(wrong.code, 2);
+      assert.match(wrong.stdout + wrong.stderr, /unable to get local issuer certificate|certificate signature failure/);
+    }
+  });
+
+  it("still refuses a key that does not belong to a CA certificate it has already signed with", async () => {
+    const ca = await makeCa({ type: 'ecdsa' });
+    const publicKey = await generateKey({ type: 'ecdsa' });
+    const sign = (issuer: Issuer) => issueCertificate({ profile: 'client', commonName: 'client', names: parseSubjectNames('client'), publicKey, issuer, notBefore, notAfter });
+    assert.equal(new X509Certificate(sign(ca)).checkIssued(ca.certificate), true);
+    const wrong = { certificate: ca.certificate, key: await generateKey({ type: 'ecdsa' }) };
+    assert.throws(() => sign(wrong), (error: unknown) => error instanceof X509Error && /the issuer's key does not match its certificate/.test(error.message));
+    // The right key still signs afterwards.
+    assert.equal(new X509Certificate(sign(ca)).checkIssued(ca.certificate), true);
+  });
+});
+
 describe('issueCertificate refuses what would make a broken or unsafe certificate', () => {
   let ca: Issuer;
   let key: KeyObject;
