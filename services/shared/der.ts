@@ -122,7 +122,20 @@ export interface PublicKeyInfo {
   keyIdentifier: Buffer;
 }
 
+// Per KeyObject, which cannot change: a CA reads a CSR's key for its fingerprint
+// and again for the certificate. Callers only read what they get.
+const publicKeyInfos = new WeakMap<KeyObject, PublicKeyInfo>();
+
 export function publicKeyInfo(key: KeyObject): PublicKeyInfo {
+  let info = publicKeyInfos.get(key);
+  if (info === undefined) {
+    info = readPublicKeyInfo(key);
+    publicKeyInfos.set(key, info);
+  }
+  return info;
+}
+
+function readPublicKeyInfo(key: KeyObject): PublicKeyInfo {
   const der = publicKeyOf(key).export({ type: 'spki', format: 'der' });
   const info = fromDer(der);
   // The BIT STRING's first byte counts the unused bits; the identifier hashes what follows.
