@@ -1,17 +1,20 @@
 // How many renewals per second the CA service signs on one core:
-//   npm run bench:ca -- [--seconds 10] [--warmup 2] [--concurrency 4]
+//   npm run bench:ca -- [--seconds 10] [--warmup 2] [--concurrency 4] [--cpu-prof DIR]
 // Each renewal is what an agent does: a new ECDSA P-256 key, a CSR, a new
 // mutual-TLS connection presenting the current certificate, POST /renew; the
 // answer becomes the next renewal's certificate. The CA runs as its own
 // process (`serve`), pinned to CPU 1 when taskset exists, the load generator
 // on CPU 0. The robust figure is the CA's CPU time per renewal (from /proc):
 // on a shared 2-core machine the wall-clock rate also measures the neighbours.
+// --cpu-prof DIR runs the CA under V8's sampling profiler (a .cpuprofile in DIR)
+// and prints each measured window on the profile's clock, for bench/cpu-profile.ts.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import type { KeyObject } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { privateKeyToPem } from '../pki/keys.ts';
@@ -27,6 +30,7 @@ interface Settings {
   seconds: number;
   warmup: number;
   concurrency: number;
+  cpuProfileDir: string | undefined;
 }
 
 interface Identity {
@@ -91,7 +95,11 @@ console.log(`load generator CPU/renewal: ${result.loadGeneratorCpuMsPerRenewal} 
 console.log(`capacity: 1-hour certificates renewed at 2/3 (every ${RENEWAL_INTERVAL_S / 60} min) -> one CA core serves ${result.workloadsPerCaCore} workloads`);
 console.log(JSON.stringify(result));
 if (renewal.failed + floor.failed > 0) process.exitCode = 1;
+if (settings.cpuProfileDir !== undefined) console.log(JSON.stringify({ cpuProfileDir: settings.cpuProfileDir, windowsUs: { renew: renewal.windowUs, healthz: floor.windowUs } }));
+// A clean stop, so that a profiled CA writes its profile.
+const exited = once(child, 'exit');
 child.kill('SIGTERM');
+await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
 
 interface Measured {
   count: number;
@@ -103,6 +111,8 @@ interface Measured {
   caThreadPoolMs: number;
   caBusy: number;
   clientCpuMs: number;
+  /** The window on the monotonic clock, in µs (the clock V8's CPU profiles use). */
+  windowUs: [number, number];
 }
 
 /** Runs the loops until `deadline` and reports the CA's CPU time per operation over exactly that window. */
@@ -111,7 +121,9 @@ async function measure(name: string, deadline: number, operation: (index: number
   const threadsBefore = threadCpuMs(child.pid as number);
   const clientBefore = process.cpuUsage();
   const started = performance.now();
+  const startedUs = monotonicUs();
   const counts = await runLoops(name, deadline, operation);
+  const endedUs = monotonicUs();
   const seconds = (performance.now() - started) / 1000;
   const caCpu = cpuTimeMs(child.pid as number) - cpuBefore;
   const threadsAfter = threadCpuMs(child.pid as number);
@@ -124,7 +136,12 @@ async function measure(name: string, deadline: number, operation: (index: number
     caThreadPoolMs: (threadsAfter.pool - threadsBefore.pool) / counts.count,
     caBusy: caCpu / 1000 / seconds,
     clientCpuMs: (client.user + client.system) / 1000 / counts.count,
+    windowUs: [startedUs, endedUs],
   };
+}
+
+function monotonicUs(): number {
+  return Number(process.hrtime.bigint() / 1000n);
 }
 
 async function renewOnce(index: number): Promise<void> {
@@ -201,7 +218,9 @@ function request(method: string, path: string, body: object | undefined, identit
 }
 
 async function startCa(): Promise<{ child: ChildProcess; port: number }> {
-  const command = pinned ? ['taskset', ['-c', '1', process.execPath, CA_MAIN, 'serve']] : [process.execPath, [CA_MAIN, 'serve']];
+  const profiling = settings.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${settings.cpuProfileDir}`];
+  const node = [process.execPath, ...profiling, CA_MAIN, 'serve'];
+  const command = pinned ? ['taskset', ['-c', '1', ...node]] : [node[0], node.slice(1)];
   const child = spawn(command[0] as string, command[1] as string[], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   let buffered = '';
   const port = await new Promise<number>((resolve, reject) => {
@@ -244,14 +263,20 @@ function hasTaskset(): boolean {
 
 function readSettings(): Settings {
   const { values } = parseArgs({
-    options: { seconds: { type: 'string', default: '10' }, warmup: { type: 'string', default: '2' }, concurrency: { type: 'string', default: '4' } },
+    options: {
+      seconds: { type: 'string', default: '10' },
+      warmup: { type: 'string', default: '2' },
+      concurrency: { type: 'string', default: '4' },
+      'cpu-prof': { type: 'string' },
+    },
   });
-  const number = (name: keyof typeof values, min: number, max: number) => {
+  const number = (name: 'seconds' | 'warmup' | 'concurrency', min: number, max: number) => {
     const value = Number(values[name]);
     if (!Number.isInteger(value) || value < min || value > max) fail(`--${name} must be a whole number from ${min} to ${max}, not "${values[name]}"`);
     return value;
   };
-  return { seconds: number('seconds', 1, 60), warmup: number('warmup', 0, 10), concurrency: number('concurrency', 1, 32) };
+  const cpuProfileDir = values['cpu-prof'] === undefined ? undefined : resolvePath(values['cpu-prof']);
+  return { seconds: number('seconds', 1, 60), warmup: number('warmup', 0, 10), concurrency: number('concurrency', 1, 32), cpuProfileDir };
 }
 
 function fail(message: string): never {
