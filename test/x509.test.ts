@@ -1,10 +1,11 @@
 // The shared certificate and CSR builder, for every key type, judged by OpenSSL.
 import assert from 'node:assert/strict';
-import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { fromDer, rawElements, sequence, toDer } from '../services/shared/der.ts';
+import { fromDer, publicKeyFromSpki, publicKeyInfo, publicKeyOf, rawElements, sequence, toDer } from '../services/shared/der.ts';
+import { keyFingerprint256 } from '../services/shared/key-fingerprint.ts';
 import { parseSubjectNames } from '../services/shared/names.ts';
 import {
   createCsr,
@@ -328,6 +329,33 @@ describe('parseCsr', () => {
     const notDer = '-----BEGIN CERTIFICATE REQUEST-----\nAAEC\n-----END CERTIFICATE REQUEST-----\n';
     assert.throws(() => parseCsr(notDer), (error: unknown) => error instanceof CsrError && /^not a valid certificate request \(malformed DER/.test(error.message) && !error.message.includes('\n'));
   });
+});
+
+describe('public keys read from SubjectPublicKeyInfo', () => {
+  for (const kind of KINDS) {
+    it(`${kind.name}: keeps exactly the bytes node:crypto writes for the key`, async () => {
+      const der = publicKeyOf(await generateKey(kind.spec)).export({ type: 'spki', format: 'der' });
+      const read = publicKeyFromSpki(der);
+      assert.deepEqual(publicKeyInfo(read).der, der);
+      assert.deepEqual(read.export({ type: 'spki', format: 'der' }), der);
+      assert.equal(keyFingerprint256(read), keyFingerprint256(createPublicKey({ key: der, format: 'der', type: 'spki' })));
+    });
+  }
+
+  for (const curve of ['P-256', 'P-384'] as const) {
+    it(`${curve}: a point sent compressed is the same key, with the same bytes and fingerprint as sent uncompressed`, async () => {
+      const dir = await temporaryDirectory('mtls-x509-compressed-');
+      const key = await generateKey({ type: 'ecdsa', curve });
+      const uncompressed = publicKeyOf(key).export({ type: 'spki', format: 'der' });
+      await writeFile(join(dir, 'key.pem'), key.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+      await openssl('ec', '-in', join(dir, 'key.pem'), '-pubout', '-conv_form', 'compressed', '-outform', 'DER', '-out', join(dir, 'compressed.der'));
+      const compressed = await readFile(join(dir, 'compressed.der'));
+      assert.ok(compressed.length < uncompressed.length, 'openssl wrote the point compressed');
+      const read = publicKeyFromSpki(compressed);
+      assert.deepEqual(publicKeyInfo(read).der, uncompressed);
+      assert.equal(keyFingerprint256(read), keyFingerprint256(key));
+    });
+  }
 });
 
 describe("the issuer's details, read once per CA certificate", () => {

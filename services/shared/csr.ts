@@ -1,6 +1,6 @@
 // PKCS#10 certification requests (RFC 2986), written with node-forge's ASN.1
 // and signed and checked with node:crypto, for every key type.
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import forge from 'node-forge';
 import {
@@ -11,6 +11,7 @@ import {
   fromPem,
   isContextSpecific,
   oidOf,
+  publicKeyFromSpki,
   publicKeyInfo,
   rawElements,
   sequence,
@@ -95,7 +96,7 @@ function malformedAsCsrError<T>(read: () => T): T {
 
 function readPublicKey(spki: Buffer | undefined): KeyObject {
   try {
-    return createPublicKey({ key: spki as Buffer, format: 'der', type: 'spki' });
+    return publicKeyFromSpki(spki as Buffer);
   } catch {
     throw new CsrError('its public key cannot be read');
   }
