@@ -2,6 +2,10 @@
 //   node bench/cpu-profile.ts FILE.cpuprofile [--from US --to US] [--per N] [--top 25]
 // --from/--to are on the monotonic clock in µs (bench:ca --cpu-prof prints its
 // windows); --per N divides by the operations in the window (ms per operation).
+// V8 samples JavaScript: native work run straight from the event loop (the TLS
+// handshake) counts as idle, and samples are wall-clock time, so a process
+// that waits for its shared core looks busy where it waits. /proc gives the
+// CPU time; the profile tells where, among JavaScript, it goes.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
