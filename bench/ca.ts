@@ -1,17 +1,22 @@
 // How many renewals per second the CA service signs on one core:
-//   npm run bench:ca -- [--seconds 10] [--warmup 2] [--concurrency 4]
+//   npm run bench:ca -- [--seconds 10] [--warmup 2] [--concurrency 4] [--cpu-prof DIR]
 // Each renewal is what an agent does: a new ECDSA P-256 key, a CSR, a new
 // mutual-TLS connection presenting the current certificate, POST /renew; the
-// answer becomes the next renewal's certificate. The CA runs as its own
+// answer becomes the next renewal's certificate. The keys and CSRs are made
+// before the measured windows (agents make theirs on their own machines): the
+// load generator has only CPU 0, and must keep up with the CA's core. The CA runs as its own
 // process (`serve`), pinned to CPU 1 when taskset exists, the load generator
 // on CPU 0. The robust figure is the CA's CPU time per renewal (from /proc):
 // on a shared 2-core machine the wall-clock rate also measures the neighbours.
+// --cpu-prof DIR runs the CA under V8's sampling profiler (a .cpuprofile in DIR)
+// and prints each measured window on the profile's clock, for bench/cpu-profile.ts.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import type { KeyObject } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { privateKeyToPem } from '../pki/keys.ts';
@@ -22,11 +27,13 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CA_MAIN = join(ROOT, 'services/ca/main.ts');
 // A workload with 1-hour certificates renews at 2/3 of the lifetime: every 40 minutes.
 const RENEWAL_INTERVAL_S = (2 / 3) * 3600;
+const CSRS_PER_SECOND = 500;
 
 interface Settings {
   seconds: number;
   warmup: number;
   concurrency: number;
+  cpuProfileDir: string | undefined;
 }
 
 interface Identity {
@@ -53,6 +60,9 @@ const { child, port } = await startCa();
 ca = child;
 const caPem = readFileSync(join(work, 'ca', 'ca.crt'), 'utf8');
 const current: Identity[] = await Promise.all(identities.map((name) => enroll(name)));
+// Enough for the renewal windows at up to CSRS_PER_SECOND; past that, a loop makes its own (counted).
+const csrs = await Promise.all(identities.map((name) => makeCsrs(name, Math.ceil(((settings.warmup + settings.seconds) * CSRS_PER_SECOND) / settings.concurrency))));
+let csrsMadeDuringRun = 0;
 
 console.error(
   `bench:ca: ${settings.concurrency} concurrent renewal loops, each renewal a new connection; ${settings.warmup} s warm-up, then ${settings.seconds} s measured; ` +
@@ -76,6 +86,7 @@ const result = {
   caBusyShareOfOneCore: round(renewal.caBusy),
   renewalsPerCpuSecond: Math.round(perCore),
   loadGeneratorCpuMsPerRenewal: round(renewal.clientCpuMs),
+  csrsMadeDuringRun,
   floorCaCpuMsPerHandshake: round(floor.caCpuMs),
   floorRequestsPerCpuSecond: Math.round(1000 / floor.caCpuMs),
   workloadsPerCaCore: Math.floor(perCore * RENEWAL_INTERVAL_S),
@@ -87,11 +98,15 @@ console.log(`measured rate:              ${result.renewalsPerSecond} renewals/s 
 console.log(`CA CPU per renewal (/proc): ${result.caCpuMsPerRenewal} ms  ->  ${result.renewalsPerCpuSecond} renewals per CPU-second  (target >= 300: ${result.renewalsPerCpuSecond >= 300 ? 'met' : 'NOT met'})`);
 console.log(`  of which the event loop's thread ${result.caMainThreadMsPerRenewal} ms, libuv's pool (fsync of the SQLite log) ${result.caThreadPoolMsPerRenewal} ms`);
 console.log(`floor, GET /healthz on a new mTLS connection: ${result.floorCaCpuMsPerHandshake} ms of CA CPU (${result.floorRequestsPerCpuSecond}/CPU-second); signing and storing add ${round(renewal.caCpuMs - floor.caCpuMs)} ms`);
-console.log(`load generator CPU/renewal: ${result.loadGeneratorCpuMsPerRenewal} ms`);
+console.log(`load generator CPU/renewal: ${result.loadGeneratorCpuMsPerRenewal} ms (keys and CSRs made beforehand; ${csrsMadeDuringRun} made during the run)`);
 console.log(`capacity: 1-hour certificates renewed at 2/3 (every ${RENEWAL_INTERVAL_S / 60} min) -> one CA core serves ${result.workloadsPerCaCore} workloads`);
 console.log(JSON.stringify(result));
 if (renewal.failed + floor.failed > 0) process.exitCode = 1;
+if (settings.cpuProfileDir !== undefined) console.log(JSON.stringify({ cpuProfileDir: settings.cpuProfileDir, windowsUs: { renew: renewal.windowUs, healthz: floor.windowUs } }));
+// A clean stop, so that a profiled CA writes its profile.
+const exited = once(child, 'exit');
 child.kill('SIGTERM');
+await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
 
 interface Measured {
   count: number;
@@ -103,6 +118,8 @@ interface Measured {
   caThreadPoolMs: number;
   caBusy: number;
   clientCpuMs: number;
+  /** The window on the monotonic clock, in µs (the clock V8's CPU profiles use). */
+  windowUs: [number, number];
 }
 
 /** Runs the loops until `deadline` and reports the CA's CPU time per operation over exactly that window. */
@@ -111,7 +128,9 @@ async function measure(name: string, deadline: number, operation: (index: number
   const threadsBefore = threadCpuMs(child.pid as number);
   const clientBefore = process.cpuUsage();
   const started = performance.now();
+  const startedUs = monotonicUs();
   const counts = await runLoops(name, deadline, operation);
+  const endedUs = monotonicUs();
   const seconds = (performance.now() - started) / 1000;
   const caCpu = cpuTimeMs(child.pid as number) - cpuBefore;
   const threadsAfter = threadCpuMs(child.pid as number);
@@ -124,11 +143,16 @@ async function measure(name: string, deadline: number, operation: (index: number
     caThreadPoolMs: (threadsAfter.pool - threadsBefore.pool) / counts.count,
     caBusy: caCpu / 1000 / seconds,
     clientCpuMs: (client.user + client.system) / 1000 / counts.count,
+    windowUs: [startedUs, endedUs],
   };
 }
 
+function monotonicUs(): number {
+  return Number(process.hrtime.bigint() / 1000n);
+}
+
 async function renewOnce(index: number): Promise<void> {
-  current[index] = await renew(current[index] as Identity, identities[index] as string);
+  current[index] = await renew(current[index] as Identity, index);
 }
 
 async function healthzOnce(index: number): Promise<void> {
@@ -166,10 +190,30 @@ async function enroll(name: string): Promise<Identity> {
   return { certificatePem: answer.certificate, key };
 }
 
-async function renew(identity: Identity, name: string): Promise<Identity> {
+interface PreparedCsr {
+  key: KeyObject;
+  csr: string;
+}
+
+async function makeCsr(name: string): Promise<PreparedCsr> {
   const key = await generateKey({ type: 'ecdsa', curve: 'P-256' });
-  const answer = await request('POST', '/renew', { csr: createCsr({ key, commonName: name, names: [{ type: 'dns', value: name }] }) }, identity);
-  return { certificatePem: answer.certificate, key };
+  return { key, csr: createCsr({ key, commonName: name, names: [{ type: 'dns', value: name }] }) };
+}
+
+async function makeCsrs(name: string, count: number): Promise<PreparedCsr[]> {
+  const made: PreparedCsr[] = [];
+  for (let index = 0; index < count; index++) made.push(await makeCsr(name));
+  return made;
+}
+
+async function renew(identity: Identity, index: number): Promise<Identity> {
+  let next = csrs[index]?.pop();
+  if (next === undefined) {
+    csrsMadeDuringRun += 1;
+    next = await makeCsr(identities[index] as string);
+  }
+  const answer = await request('POST', '/renew', { csr: next.csr }, identity);
+  return { certificatePem: answer.certificate, key: next.key };
 }
 
 /** One request on a new connection (no keep-alive, no session resumption): what an agent does every renewal. */
@@ -201,7 +245,9 @@ function request(method: string, path: string, body: object | undefined, identit
 }
 
 async function startCa(): Promise<{ child: ChildProcess; port: number }> {
-  const command = pinned ? ['taskset', ['-c', '1', process.execPath, CA_MAIN, 'serve']] : [process.execPath, [CA_MAIN, 'serve']];
+  const profiling = settings.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${settings.cpuProfileDir}`];
+  const node = [process.execPath, ...profiling, CA_MAIN, 'serve'];
+  const command = pinned ? ['taskset', ['-c', '1', ...node]] : [node[0], node.slice(1)];
   const child = spawn(command[0] as string, command[1] as string[], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   let buffered = '';
   const port = await new Promise<number>((resolve, reject) => {
@@ -244,14 +290,20 @@ function hasTaskset(): boolean {
 
 function readSettings(): Settings {
   const { values } = parseArgs({
-    options: { seconds: { type: 'string', default: '10' }, warmup: { type: 'string', default: '2' }, concurrency: { type: 'string', default: '4' } },
+    options: {
+      seconds: { type: 'string', default: '10' },
+      warmup: { type: 'string', default: '2' },
+      concurrency: { type: 'string', default: '4' },
+      'cpu-prof': { type: 'string' },
+    },
   });
-  const number = (name: keyof typeof values, min: number, max: number) => {
+  const number = (name: 'seconds' | 'warmup' | 'concurrency', min: number, max: number) => {
     const value = Number(values[name]);
     if (!Number.isInteger(value) || value < min || value > max) fail(`--${name} must be a whole number from ${min} to ${max}, not "${values[name]}"`);
     return value;
   };
-  return { seconds: number('seconds', 1, 60), warmup: number('warmup', 0, 10), concurrency: number('concurrency', 1, 32) };
+  const cpuProfileDir = values['cpu-prof'] === undefined ? undefined : resolvePath(values['cpu-prof']);
+  return { seconds: number('seconds', 1, 60), warmup: number('warmup', 0, 10), concurrency: number('concurrency', 1, 32), cpuProfileDir };
 }
 
 function fail(message: string): never {

@@ -3,13 +3,14 @@
 // a real SQLite file, OpenSSL as the judge of what comes back.
 import assert from 'node:assert/strict';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CaDatabase } from '../services/ca/database.ts';
 import { issueCertificate, type Issuer } from '../services/shared/x509.ts';
+import { openssl, temporaryDirectory } from './helpers/processes.ts';
 import { call, enrollWith, newKey, opensslText, opensslVerify, renewWith, startTestCa, type Enrolled, type Reply, type TestCa } from './helpers/ca.ts';
 
 const MINUTE = 60_000;
@@ -114,6 +115,20 @@ describe('CA: renewal over mTLS', () => {
     assert.equal(second.reply.status, 201);
     const current = { certificatePem: String(second.reply.json?.['certificate']), key: second.key };
     const { reply } = await renewWith(ca, current, { key: first.key });
+    assertRefused(ca, reply, 400, 'KEY_REUSED');
+  });
+
+  it('refuses a certified key sent again as a compressed point (KEY_REUSED): one key, one fingerprint, whatever its encoding', async () => {
+    const first = await enrollWith(ca, await ca.token('client', 'client'));
+    const dir = await temporaryDirectory('mtls-compressed-');
+    await writeFile(join(dir, 'key.pem'), first.key.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    // OpenSSL writes the CSR's SubjectPublicKeyInfo with the point compressed: other bytes, the same key.
+    await openssl('ec', '-in', join(dir, 'key.pem'), '-conv_form', 'compressed', '-out', join(dir, 'compressed.pem'));
+    await openssl('req', '-new', '-key', join(dir, 'compressed.pem'), '-subj', '/CN=client', '-addext', 'subjectAltName=DNS:client', '-out', join(dir, 'client.csr'));
+    const text = (await openssl('req', '-in', join(dir, 'client.csr'), '-noout', '-text')).stdout;
+    assert.match(text, /pub:\s+0[23]:/, 'the CSR carries a compressed point');
+    const csr = await readFile(join(dir, 'client.csr'), 'utf8');
+    const reply = await call(ca, '/renew', { body: { csr }, identity: first });
     assertRefused(ca, reply, 400, 'KEY_REUSED');
   });
 

@@ -1,10 +1,11 @@
 // The shared certificate and CSR builder, for every key type, judged by OpenSSL.
 import assert from 'node:assert/strict';
-import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { fromDer, rawElements, sequence, toDer } from '../services/shared/der.ts';
+import { fromDer, publicKeyFromSpki, publicKeyInfo, publicKeyOf, rawElements, sequence, toDer } from '../services/shared/der.ts';
+import { keyFingerprint256 } from '../services/shared/key-fingerprint.ts';
 import { parseSubjectNames } from '../services/shared/names.ts';
 import {
   createCsr,
@@ -327,6 +328,67 @@ describe('parseCsr', () => {
     assert.throws(() => parseCsr('hello'), (error: unknown) => error instanceof CsrError && error.message === 'not a PEM certificate request (no "BEGIN CERTIFICATE REQUEST" block)');
     const notDer = '-----BEGIN CERTIFICATE REQUEST-----\nAAEC\n-----END CERTIFICATE REQUEST-----\n';
     assert.throws(() => parseCsr(notDer), (error: unknown) => error instanceof CsrError && /^not a valid certificate request \(malformed DER/.test(error.message) && !error.message.includes('\n'));
+  });
+});
+
+describe('public keys read from SubjectPublicKeyInfo', () => {
+  for (const kind of KINDS) {
+    it(`${kind.name}: keeps exactly the bytes node:crypto writes for the key`, async () => {
+      const der = publicKeyOf(await generateKey(kind.spec)).export({ type: 'spki', format: 'der' });
+      const read = publicKeyFromSpki(der);
+      assert.deepEqual(publicKeyInfo(read).der, der);
+      assert.deepEqual(read.export({ type: 'spki', format: 'der' }), der);
+      assert.equal(keyFingerprint256(read), keyFingerprint256(createPublicKey({ key: der, format: 'der', type: 'spki' })));
+    });
+  }
+
+  for (const curve of ['P-256', 'P-384'] as const) {
+    it(`${curve}: a point sent compressed is the same key, with the same bytes and fingerprint as sent uncompressed`, async () => {
+      const dir = await temporaryDirectory('mtls-x509-compressed-');
+      const key = await generateKey({ type: 'ecdsa', curve });
+      const uncompressed = publicKeyOf(key).export({ type: 'spki', format: 'der' });
+      await writeFile(join(dir, 'key.pem'), key.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+      await openssl('ec', '-in', join(dir, 'key.pem'), '-pubout', '-conv_form', 'compressed', '-outform', 'DER', '-out', join(dir, 'compressed.der'));
+      const compressed = await readFile(join(dir, 'compressed.der'));
+      assert.ok(compressed.length < uncompressed.length, 'openssl wrote the point compressed');
+      const read = publicKeyFromSpki(compressed);
+      assert.deepEqual(publicKeyInfo(read).der, uncompressed);
+      assert.equal(keyFingerprint256(read), keyFingerprint256(key));
+    });
+  }
+});
+
+describe("the issuer's details, read once per CA certificate", () => {
+  it('never names another CA: two CAs with the same subject and different keys each sign as themselves (Node and openssl verify)', async () => {
+    const dir = await temporaryDirectory('mtls-x509-issuers-');
+    const first = await makeCa({ type: 'ecdsa' }, 'same CA name');
+    const second = await makeCa({ type: 'ecdsa' }, 'same CA name');
+    assert.equal(first.certificate.subject, second.certificate.subject);
+    // Interleaved, so that each CA signs while the other's details are already read.
+    for (const [issuer, other] of [[first, second], [second, first], [first, second]] as const) {
+      const leaf = new X509Certificate((await makeLeaf({ type: 'ecdsa' }, issuer, 'client', 'client')).pem);
+      assert.equal(leaf.checkIssued(issuer.certificate) && leaf.verify(issuer.certificate.publicKey), true);
+      // Same issuer name: only the authority key identifier tells the CAs apart, and it must be this CA's.
+      assert.equal(leaf.checkIssued(other.certificate), false);
+      const caFile = await file(dir, 'ca.crt', issuer.pem);
+      const otherFile = await file(dir, 'other.crt', other.pem);
+      const leafFile = await file(dir, 'leaf.crt', leaf.toString());
+      assert.equal((await strictVerify(caFile, 'sslclient', leafFile)).code, 0);
+      const wrong = await strictVerify(otherFile, 'sslclient', leafFile);
+      assert.equal(wrong.code, 2);
+      assert.match(wrong.stdout + wrong.stderr, /unable to get local issuer certificate|certificate signature failure/);
+    }
+  });
+
+  it("still refuses a key that does not belong to a CA certificate it has already signed with", async () => {
+    const ca = await makeCa({ type: 'ecdsa' });
+    const publicKey = await generateKey({ type: 'ecdsa' });
+    const sign = (issuer: Issuer) => issueCertificate({ profile: 'client', commonName: 'client', names: parseSubjectNames('client'), publicKey, issuer, notBefore, notAfter });
+    assert.equal(new X509Certificate(sign(ca)).checkIssued(ca.certificate), true);
+    const wrong = { certificate: ca.certificate, key: await generateKey({ type: 'ecdsa' }) };
+    assert.throws(() => sign(wrong), (error: unknown) => error instanceof X509Error && /the issuer's key does not match its certificate/.test(error.message));
+    // The right key still signs afterwards.
+    assert.equal(new X509Certificate(sign(ca)).checkIssued(ca.certificate), true);
   });
 });
 

@@ -1,6 +1,6 @@
 import { chmodSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { DatabaseSync } from 'node:sqlite';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import type { CaRole } from './roles.ts';
 
 export type IssuedVia = 'self' | 'enroll' | 'renew';
@@ -68,6 +68,8 @@ type Row = Record<string, unknown>;
 export class CaDatabase {
   readonly #db: DatabaseSync;
   readonly #path: string;
+  // Compiled once per SQL text: preparing a statement cost more than running it.
+  readonly #statements = new Map<string, StatementSync>();
   #wal: FileHandle | undefined;
   #syncing: Promise<void> | undefined;
   #queued: Promise<void> | undefined;
@@ -119,87 +121,91 @@ export class CaDatabase {
     await this.#wal.sync();
   }
 
+  #prepare(sql: string): StatementSync {
+    let statement = this.#statements.get(sql);
+    if (statement === undefined) {
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+
   /** Runs `work` in one write transaction: all of it is stored, or none. */
   transaction<T>(work: () => T): T {
-    this.#db.exec('BEGIN IMMEDIATE');
+    this.#prepare('BEGIN IMMEDIATE').run();
     try {
       const result = work();
-      this.#db.exec('COMMIT');
+      this.#prepare('COMMIT').run();
       return result;
     } catch (error) {
-      this.#db.exec('ROLLBACK');
+      this.#prepare('ROLLBACK').run();
       throw error;
     }
   }
 
   insertToken(token: TokenRecord): void {
-    this.#db
-      .prepare('INSERT INTO tokens (hash, identity, role, created_at, expires, used_at) VALUES (?, ?, ?, ?, ?, ?)')
+    this.#prepare('INSERT INTO tokens (hash, identity, role, created_at, expires, used_at) VALUES (?, ?, ?, ?, ?, ?)')
       .run(token.hash, token.identity, token.role, token.createdAt, token.expires, token.usedAt);
   }
 
   findToken(hash: string): TokenRecord | undefined {
-    const row = this.#db.prepare('SELECT * FROM tokens WHERE hash = ?').get(hash);
+    const row = this.#prepare('SELECT * FROM tokens WHERE hash = ?').get(hash);
     return row === undefined ? undefined : toToken(row);
   }
 
   /** Marks the token used if it is still unused and unexpired; false if another request got there first. */
   spendToken(hash: string, now: Date): boolean {
     const at = now.toISOString();
-    const result = this.#db.prepare('UPDATE tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL AND expires > ?').run(at, hash, at);
+    const result = this.#prepare('UPDATE tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL AND expires > ?').run(at, hash, at);
     return result.changes === 1;
   }
 
   insertCertificate(record: CertificateRecord): void {
-    this.#db
-      .prepare(
-        `INSERT INTO certificates (serial, identity, role, not_before, not_after, key_fingerprint256, fingerprint256,
-           status, issued_at, issued_via, renewed_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        record.serial,
-        record.identity,
-        record.role,
-        record.notBefore,
-        record.notAfter,
-        record.keyFingerprint256,
-        record.fingerprint256,
-        record.status,
-        record.issuedAt,
-        record.issuedVia,
-        record.renewedFrom,
-      );
+    this.#prepare(
+      `INSERT INTO certificates (serial, identity, role, not_before, not_after, key_fingerprint256, fingerprint256,
+         status, issued_at, issued_via, renewed_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      record.serial,
+      record.identity,
+      record.role,
+      record.notBefore,
+      record.notAfter,
+      record.keyFingerprint256,
+      record.fingerprint256,
+      record.status,
+      record.issuedAt,
+      record.issuedVia,
+      record.renewedFrom,
+    );
   }
 
   findCertificate(fingerprint256: string): CertificateRecord | undefined {
-    const row = this.#db.prepare('SELECT * FROM certificates WHERE fingerprint256 = ?').get(fingerprint256);
+    const row = this.#prepare('SELECT * FROM certificates WHERE fingerprint256 = ?').get(fingerprint256);
     return row === undefined ? undefined : toCertificate(row);
   }
 
   /** Whether any certificate of this CA ever carried this public key. */
   keyCertified(keyFingerprint256: string): boolean {
-    return this.#db.prepare('SELECT 1 FROM certificates WHERE key_fingerprint256 = ? LIMIT 1').get(keyFingerprint256) !== undefined;
+    return this.#prepare('SELECT 1 FROM certificates WHERE key_fingerprint256 = ? LIMIT 1').get(keyFingerprint256) !== undefined;
   }
 
   markSuperseded(serial: string): void {
-    this.#db.prepare("UPDATE certificates SET status = 'superseded' WHERE serial = ? AND status = 'issued'").run(serial);
+    this.#prepare("UPDATE certificates SET status = 'superseded' WHERE serial = ? AND status = 'issued'").run(serial);
   }
 
   /** The identity's certificate that is valid longest, if one is valid at `now` and not revoked. */
   currentCertificate(identity: string, now: Date): CertificateRecord | undefined {
     const at = now.toISOString();
-    const row = this.#db
-      .prepare(
-        `SELECT * FROM certificates WHERE identity = ? AND status != 'revoked' AND not_before <= ? AND not_after > ?
-         ORDER BY not_after DESC LIMIT 1`,
-      )
-      .get(identity, at, at);
+    const row = this.#prepare(
+      `SELECT * FROM certificates WHERE identity = ? AND status != 'revoked' AND not_before <= ? AND not_after > ?
+       ORDER BY not_after DESC LIMIT 1`,
+    ).get(identity, at, at);
     return row === undefined ? undefined : toCertificate(row);
   }
 
   /** Every certificate, oldest first. */
   certificates(): CertificateRecord[] {
-    return this.#db.prepare('SELECT * FROM certificates ORDER BY issued_at, rowid').all().map(toCertificate);
+    return this.#prepare('SELECT * FROM certificates ORDER BY issued_at, rowid').all().map(toCertificate);
   }
 }
 

@@ -1,6 +1,6 @@
 // PKCS#10 certification requests (RFC 2986), written with node-forge's ASN.1
 // and signed and checked with node:crypto, for every key type.
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import forge from 'node-forge';
 import {
@@ -11,11 +11,11 @@ import {
   fromPem,
   isContextSpecific,
   oidOf,
+  publicKeyFromSpki,
   publicKeyInfo,
   rawElements,
   sequence,
   set,
-  toDer,
   toPem,
   oid,
   unsignedInteger,
@@ -75,9 +75,11 @@ export function parseCsr(pem: string): ParsedCsr {
   if (infoDer === undefined || algorithmDer === undefined || signatureDer === undefined || extra.length > 0) {
     throw new CsrError('not a certificate request (expected info, algorithm and signature)');
   }
-  const [version, subject, spki, attributes] = children(malformedAsCsrError(() => fromDer(infoDer)));
+  // The key goes to node:crypto as the bytes received; only the other fields need forge's reader.
+  const [versionDer, subjectDer, spkiDer, attributesDer] = malformedAsCsrError(() => rawElements(infoDer));
+  const [version, subject, attributes] = [versionDer, subjectDer, attributesDer].map((part) => (part === undefined ? undefined : malformedAsCsrError(() => fromDer(part))));
   if (bytesOf(version).toString('hex') !== '00') throw new CsrError('not a version 1 certificate request');
-  const publicKey = readPublicKey(spki);
+  const publicKey = readPublicKey(spkiDer);
   const keyDescription = readableKey(publicKey);
   checkSignature(publicKey, infoDer, malformedAsCsrError(() => fromDer(algorithmDer)), malformedAsCsrError(() => fromDer(signatureDer)));
   const rdns = readSubject(subject);
@@ -93,9 +95,9 @@ function malformedAsCsrError<T>(read: () => T): T {
   }
 }
 
-function readPublicKey(spki: Asn1 | undefined): KeyObject {
+function readPublicKey(spki: Buffer | undefined): KeyObject {
   try {
-    return createPublicKey({ key: toDer(spki as Asn1), format: 'der', type: 'spki' });
+    return publicKeyFromSpki(spki as Buffer);
   } catch (error) {
     throw new CsrError('its public key cannot be read', { cause: error });
   }

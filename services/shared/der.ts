@@ -122,8 +122,48 @@ export interface PublicKeyInfo {
   keyIdentifier: Buffer;
 }
 
+// Per KeyObject, which cannot change: a CA reads a CSR's key for its fingerprint
+// and again for the certificate. Callers only read what they get.
+const publicKeyInfos = new WeakMap<KeyObject, PublicKeyInfo>();
+
 export function publicKeyInfo(key: KeyObject): PublicKeyInfo {
-  const der = publicKeyOf(key).export({ type: 'spki', format: 'der' });
+  let info = publicKeyInfos.get(key);
+  if (info === undefined) {
+    info = readPublicKeyInfo(key);
+    publicKeyInfos.set(key, info);
+  }
+  return info;
+}
+
+// The only DER encodings of these keys (named curve, uncompressed point): the
+// bytes node:crypto writes for them. Exporting a key cost more than reading it.
+const CANONICAL_SPKI = [
+  { prefix: Buffer.from('3059301306072a8648ce3d020106082a8648ce3d03010703420004', 'hex'), length: 91 }, // ECDSA P-256
+  { prefix: Buffer.from('3076301006072a8648ce3d020106052b8104002203620004', 'hex'), length: 120 }, // ECDSA P-384
+  { prefix: Buffer.from('302a300506032b6570032100', 'hex'), length: 44 }, // Ed25519
+];
+
+/**
+ * A public key read from SubjectPublicKeyInfo DER, in the one encoding
+ * node:crypto writes for new keys. A key keeps the encoding it was read in (an
+ * EC point sent compressed is exported compressed), and the CA tells keys
+ * apart by the SHA-256 of that encoding: any other encoding is rewritten, or
+ * one key sent twice, once compressed, would pass as two.
+ */
+export function publicKeyFromSpki(spki: Buffer): KeyObject {
+  const key = createPublicKey({ key: spki, format: 'der', type: 'spki' });
+  if (CANONICAL_SPKI.some(({ prefix, length }) => spki.length === length && spki.subarray(0, prefix.length).equals(prefix))) {
+    publicKeyInfos.set(key, infoOf(Buffer.from(spki)));
+    return key;
+  }
+  return createPublicKey({ key: key.export({ format: 'jwk' }), format: 'jwk' });
+}
+
+function readPublicKeyInfo(key: KeyObject): PublicKeyInfo {
+  return infoOf(publicKeyOf(key).export({ type: 'spki', format: 'der' }));
+}
+
+function infoOf(der: Buffer): PublicKeyInfo {
   const info = fromDer(der);
   // The BIT STRING's first byte counts the unused bits; the identifier hashes what follows.
   const bits = bytesOf(children(info)[1]).subarray(1);

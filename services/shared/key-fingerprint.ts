@@ -1,5 +1,5 @@
 import { createHash, type KeyObject } from 'node:crypto';
-import { publicKeyOf } from './der.ts';
+import { publicKeyInfo } from './der.ts';
 
 /**
  * SHA-256 of the public key (its SubjectPublicKeyInfo DER), spelled like
@@ -8,6 +8,5 @@ import { publicKeyOf } from './der.ts';
  * brought a new key.
  */
 export function keyFingerprint256(key: KeyObject): string {
-  const der = publicKeyOf(key).export({ type: 'spki', format: 'der' });
-  return (createHash('sha256').update(der).digest('hex').toUpperCase().match(/../g) ?? []).join(':');
+  return (createHash('sha256').update(publicKeyInfo(key).der).digest('hex').toUpperCase().match(/../g) ?? []).join(':');
 }

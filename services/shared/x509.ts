@@ -104,13 +104,38 @@ function signerOf(request: CertificateInput, subjectSpki: Buffer): Signer {
   // This PKI's CAs have pathlen 0: no CA below them, and method2's certificate signs only itself.
   if (selfSigned) throw new X509Error(`a ${request.profile} certificate is self-signed here; it takes no issuer`);
   const { certificate, key } = request.issuer;
-  if (!certificate.ca) throw new X509Error(`the issuer ${certificate.subject.trim()} is not a CA certificate`);
-  if (!certificate.checkPrivateKey(key)) throw new X509Error("the issuer's key does not match its certificate");
-  return { key, ...issuerFields(certificate) };
+  const fields = issuerFields(certificate);
+  if (!fields.matchingKeys.has(key)) {
+    if (!certificate.checkPrivateKey(key)) throw new X509Error("the issuer's key does not match its certificate");
+    fields.matchingKeys.add(key);
+  }
+  return { key, name: fields.name, keyIdentifier: fields.keyIdentifier };
+}
+
+/** What issuance needs from a CA certificate, read once per X509Certificate (a CA signs thousands of leaves). */
+interface IssuerFields {
+  name: Asn1;
+  keyIdentifier: Buffer;
+  /** Private keys already shown to belong to the certificate. */
+  matchingKeys: WeakSet<KeyObject>;
+}
+
+// Keyed by the X509Certificate object, which cannot change: another CA, even one
+// with the same subject, is another object and is read afresh.
+const issuerCache = new WeakMap<X509Certificate, IssuerFields>();
+
+function issuerFields(certificate: X509Certificate): IssuerFields {
+  let fields = issuerCache.get(certificate);
+  if (fields === undefined) {
+    if (!certificate.ca) throw new X509Error(`the issuer ${certificate.subject.trim()} is not a CA certificate`);
+    fields = { ...readIssuerFields(certificate), matchingKeys: new WeakSet() };
+    issuerCache.set(certificate, fields);
+  }
+  return fields;
 }
 
 /** The issuer's subject (copied, so the chain's names match exactly) and its own key identifier. */
-function issuerFields(certificate: X509Certificate): { name: Asn1; keyIdentifier: Buffer } {
+function readIssuerFields(certificate: X509Certificate): { name: Asn1; keyIdentifier: Buffer } {
   const tbs = children(children(fromDer(certificate.raw))[0]);
   const fields = isContextSpecific(tbs[0], 0) ? tbs.slice(1) : tbs;
   const name = fields[4];
