@@ -80,6 +80,16 @@ describe('CA: enrollment with single-use tokens', () => {
     assert.match(String(second.json?.['message']), /already used \(at \d{4}-/);
   });
 
+  it('init run again for an identity spends its earlier unused token: the first is refused (TOKEN_USED), the new one enrolls', async () => {
+    const first = await ca.token('rerun', 'client');
+    const second = await ca.token('rerun', 'client');
+    const reply = await call(ca, '/enroll', { body: { token: first, csr: csrFor(await newKey(), 'rerun') } });
+    const line = assertRefused(ca, reply, 401, 'TOKEN_USED');
+    assert.equal(line['identity'], 'rerun');
+    assert.match(String(reply.json?.['message']), /or replaced by a later init/);
+    await enrollWith(ca, second, 'rerun');
+  });
+
   it('the same token sent twice at once is spent once: one certificate, one TOKEN_USED', async () => {
     const token = await ca.token('client', 'client');
     const bodies = await Promise.all([newKey(), newKey()]).then((keys) => keys.map((key) => ({ token, csr: csrFor(key) })));

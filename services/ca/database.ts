@@ -146,6 +146,11 @@ export class CaDatabase {
       .run(token.hash, token.identity, token.role, token.createdAt, token.expires, token.usedAt);
   }
 
+  /** Spends every unused token of this identity: a new init for it replaces them. */
+  spendUnusedTokens(identity: string, now: Date): number {
+    return Number(this.#db.prepare('UPDATE tokens SET used_at = ? WHERE identity = ? AND used_at IS NULL').run(now.toISOString(), identity).changes);
+  }
+
   findToken(hash: string): TokenRecord | undefined {
     const row = this.#db.prepare('SELECT * FROM tokens WHERE hash = ?').get(hash);
     return row === undefined ? undefined : toToken(row);

@@ -58,7 +58,11 @@ async function prepareEnrollment(request: EnrollmentRequest, { authority, db, to
   const token = mintToken();
   const expires = new Date(now.getTime() + tokenTtlMs).toISOString();
   // In the database before it is in the file: a token an agent can read always works.
-  db.insertToken({ hash: hashToken(token), identity: request.identity, role: request.role, createdAt: now.toISOString(), expires, usedAt: null });
+  // One valid token per identity: the ones earlier runs minted (perhaps copied somewhere) stop working with this one.
+  db.transaction(() => {
+    db.spendUnusedTokens(request.identity, now);
+    db.insertToken({ hash: hashToken(token), identity: request.identity, role: request.role, createdAt: now.toISOString(), expires, usedAt: null });
+  });
   await db.flush();
   await writeFileAtomic(join(request.dir, TOKEN_FILE), token, 0o600);
   log.info('token_minted', { ...who, expires });
