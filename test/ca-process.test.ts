@@ -101,6 +101,7 @@ describe('ca init', () => {
     { args: ['init', '--enroll', 'client:superuser:/tmp/x'], message: /the role must be one of server, client, admin, not "superuser"/ },
     { args: ['init', '--enroll', 'client:client'], message: /must look like IDENTITY:ROLE:DIR/ },
     { args: ['init', '--enroll', 'ca:server:/tmp/x'], message: /"ca" is the CA's own name/ },
+    { args: ['init', '--enroll', 'localhost:server:/tmp/x'], message: /"localhost" is the CA's own name/ },
     { args: ['init', '--enroll', 'not_a_name:client:/tmp/x'], message: /neither a valid DNS name nor an IP address/ },
     { args: ['init', '--token', 'x'], message: /unknown argument "--token"/ },
     { args: ['init'], env: { CERT_TTL: '15 minutes' }, message: /CERT_TTL must be a positive duration such as 15s, 2m, 1h or 7d, not "15 minutes"/ },

@@ -9,7 +9,7 @@ import { keyFingerprint256 } from '../shared/key-fingerprint.ts';
 
 // The CA's own HTTPS certificate: the names agents reach it by in compose and on this machine.
 const SERVING_IDENTITY = 'ca';
-const SERVING_NAMES = [
+export const SERVING_NAMES = [
   { type: 'dns', value: 'ca' },
   { type: 'dns', value: 'localhost' },
   { type: 'ip', value: '127.0.0.1' },
