@@ -71,6 +71,21 @@ describe('CA: enrollment with single-use tokens', () => {
     assert.equal(reply.status, 201, reply.text);
   });
 
+  it('accepts a CSR asking for a URI SAN (a SPIFFE ID), and still certifies only the token identity', async () => {
+    const token = await ca.token('client', 'client');
+    const keyFile = join(ca.dir, 'openssl-uri.key');
+    const { openssl } = await import('./helpers/processes.ts');
+    const made = await openssl('req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=client', '-keyout', keyFile, '-addext', 'subjectAltName=URI:spiffe://example.org/x,DNS:other');
+    assert.equal(made.code, 0, made.stderr);
+    const reply = await call(ca, '/enroll', { body: { token, csr: made.stdout } });
+    assert.equal(reply.status, 201, reply.text);
+    const text = await opensslText(ca, String(reply.json?.['certificate']));
+    assert.match(text, /X509v3 Subject Alternative Name: \n\s+DNS:client\n/);
+    assert.doesNotMatch(text, /URI:|DNS:other/);
+    const issued = ca.log.events.find((event) => event.event === 'issued' && event['serial'] === reply.json?.['serial']);
+    assert.deepEqual((issued?.['requested'] as { names: string[] }).names, ['URI:spiffe://example.org/x', 'DNS:other']);
+  });
+
   it('a token works once: the second use is refused with TOKEN_USED, and the CA says when it was used', async () => {
     const token = await ca.token('client', 'client');
     await enrollWith(ca, token);
