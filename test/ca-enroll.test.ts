@@ -1,11 +1,12 @@
 // The CA service's enrollment, over real HTTPS on loopback, with its real
 // SQLite database in a temporary directory; OpenSSL judges what it issues.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import https from 'node:https';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CaDatabase } from '../services/ca/database.ts';
@@ -184,8 +185,22 @@ describe('CA: enrollment with single-use tokens', () => {
     await enrollWith(ca, token);
     await call(ca, '/enroll', { body: { token, csr: csrFor(await newKey()) } });
     assert.ok(!JSON.stringify(ca.log.events).includes(token));
-    const file = await readFile(join(ca.config.caDir, 'ca.db'));
-    assert.ok(!file.includes(Buffer.from(token)), 'the token is not in the database file');
+    const hash = createHash('sha256').update(token).digest('hex');
+    // Through SQL: new rows live in ca.db-wal until a checkpoint, not in ca.db.
+    const db = new DatabaseSync(join(ca.config.caDir, 'ca.db'), { readOnly: true });
+    let rows: Record<string, unknown>[];
+    try {
+      rows = db.prepare('SELECT * FROM tokens').all();
+    } finally {
+      db.close();
+    }
+    assert.equal(rows.filter((row) => row['hash'] === hash).length, 1, 'the hash is stored');
+    assert.ok(!JSON.stringify(rows).includes(token), 'no column of any token row holds the token');
+    // And in the bytes of every file SQLite writes, where the hash itself must be found first.
+    const files = await Promise.all(['ca.db', 'ca.db-wal', 'ca.db-shm'].map((name) => readFile(join(ca.config.caDir, name)).catch(() => Buffer.alloc(0))));
+    const bytes = Buffer.concat(files);
+    assert.ok(bytes.includes(Buffer.from(hash)), 'the scan sees the hash');
+    assert.ok(!bytes.includes(Buffer.from(token)), 'the token is in none of the database files');
   });
 
   it('refuses a CSR whose key it already certified (KEY_REUSED), before spending the token', async () => {
