@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { chmod, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { call, enrollWith, jsonLines, renewWith, runCaCommand, serveProcess } from './helpers/ca.ts';
@@ -128,6 +129,33 @@ describe('ca serve', () => {
     const result = await runCaCommand({ ...env, CA_PORT: '0' }, 'serve');
     assert.equal(result.code, 1);
     assert.equal(result.stderr, `ca: ${join(caDir, 'ca.key')} is missing: run "init" first to create the CA\n`);
+  });
+
+  it('a port already in use: exit 1 and one line saying so (no stack trace)', async () => {
+    const { env } = await fresh();
+    assert.equal((await runCaCommand(env, 'init')).code, 0);
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (taken.address() as AddressInfo).port;
+      const result = await runCaCommand({ ...env, CA_PORT: String(port), CA_HOST: '127.0.0.1' }, 'serve');
+      assert.equal(result.code, 1);
+      assert.equal(result.stderr, `ca: failed: Error: listen EADDRINUSE: address already in use 127.0.0.1:${port}\n`);
+      const failed = jsonLines(result.stdout).find((line) => line['event'] === 'failed');
+      assert.equal(failed?.['message'], `failed: Error: listen EADDRINUSE: address already in use 127.0.0.1:${port}`);
+    } finally {
+      taken.close();
+    }
+  });
+
+  it('SIGTERM: stops by itself with exit 0 (no forced stop, no SIGKILL), logging shutting_down then stopped', async () => {
+    const { env } = await fresh();
+    assert.equal((await runCaCommand(env, 'init')).code, 0);
+    const ca = await serveProcess(env);
+    const { code, signal, lines } = await ca.stop();
+    assert.deepEqual({ code, signal }, { code: 0, signal: null });
+    assert.deepEqual(lines.slice(-2).map((line) => line['event']), ['shutting_down', 'stopped']);
+    assert.equal(lines.filter((line) => line['event'] === 'stop_forced').length, 0);
   });
 
   it('logs a capped CERT_TTL and issues for the cap', async () => {
