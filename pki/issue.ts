@@ -14,7 +14,7 @@ import {
 } from '../services/shared/tls-material.ts';
 import { clampTo, commonNameOf, createCaCertificate, createCsr, createSelfSigned, issueFromCsr, validity, type Profile } from './certificates.ts';
 import { CA_FOLDER_MODE, CERTIFICATE_MODE, checkOutFolder, ensureDirectory, IDENTITY_FOLDER_MODE, readIfPresent, writeFileAtomic, writeIdentity } from './files.ts';
-import { CA_KEY_FILE, writeCaPair } from './ca-files.ts';
+import { CA_KEY_FILE, writeCaPair } from '../services/shared/ca-pair.ts';
 import { CA_FOLDER, prepareFolders, type FolderNotes } from './folders.ts';
 import { describeKeySpec, generateKey, keyKind, keySupply, privateKeyToPem } from './keys.ts';
 import { DEFAULT_LOCK_WAIT_MS, lockOut } from './lock.ts';
@@ -129,7 +129,8 @@ async function createCa(caDir: string, options: PkiOptions, key: KeyObject, now:
   const certificatePem = createCaCertificate(options.caName, key, validity(now, options.days));
   const keyPem = privateKeyToPem(key);
   await ensureDirectory(caDir, CA_FOLDER_MODE);
-  await writeCaPair(caDir, keyPem, certificatePem);
+  // Under the run lock, and decided above (no CA, or --force): the pair goes over whatever is there.
+  await writeCaPair(caDir, keyPem, certificatePem, 'replace');
   return { certificatePem, keyPem, certificate: new X509Certificate(certificatePem), key };
 }
 

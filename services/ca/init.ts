@@ -19,7 +19,8 @@ const TOKEN_FILE = 'token';
  */
 export async function runInit(config: CaConfig, requests: readonly EnrollmentRequest[], log: Log): Promise<void> {
   const now = new Date();
-  const { authority, created } = await createOrLoadAuthority(config.caDir, now);
+  const { authority, created, recovered } = await createOrLoadAuthority(config.caDir, now);
+  if (recovered.length > 0) log.info('ca_recovered', { caDir: config.caDir, notes: recovered });
   log.info(created ? 'ca_created' : 'ca_kept', {
     caDir: config.caDir,
     subject: authority.certificate.subject.trim(),
