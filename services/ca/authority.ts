@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureDirectory, readIfPresent } from '../../pki/files.ts';
 import { privateKeyToPem } from '../../pki/keys.ts';
+import { CLOCK_SKEW_MS } from '../shared/clock-skew.ts';
 import { CA_KEY_FILE, hasCommittedPair, recoverCaPair, writeCaPair } from '../shared/ca-pair.ts';
 import { CA_FILE as CA_CERTIFICATE_FILE } from '../shared/tls-material.ts';
 import { generateKey, issueCertificate, type Issuer } from '../shared/x509.ts';
@@ -11,8 +12,6 @@ export const DATABASE_FILE = 'ca.db';
 const CA_COMMON_NAME = 'mtls-demo lifecycle CA';
 // The root outlives many generations of workloads; what it signs lives minutes.
 const CA_LIFETIME_MS = 10 * 365 * 86_400_000;
-// Backdated a little, for peers whose clocks lag.
-const CLOCK_SKEW_MS = 5 * 60_000;
 
 /** The CA: its certificate (PEM and parsed) and its private key. */
 export interface Authority extends Issuer {
