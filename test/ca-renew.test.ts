@@ -263,6 +263,25 @@ describe('CA: a superseded certificate cannot renew (a stolen copy dies at the o
     assert.equal(replayed?.['renewedFrom'], owner.certificate.serialNumber);
   });
 
+  it('a database made before certificates were kept whole gains the column on open, its rows intact', async () => {
+    const path = join(ca.dir, 'old.db');
+    const old = new (await import('node:sqlite')).DatabaseSync(path);
+    old.exec(`CREATE TABLE certificates (serial TEXT PRIMARY KEY, identity TEXT NOT NULL, role TEXT NOT NULL, not_before TEXT NOT NULL,
+      not_after TEXT NOT NULL, key_fingerprint256 TEXT NOT NULL, fingerprint256 TEXT NOT NULL UNIQUE, status TEXT NOT NULL,
+      issued_at TEXT NOT NULL, issued_via TEXT NOT NULL, renewed_from TEXT REFERENCES certificates (serial)) STRICT`);
+    old.exec("INSERT INTO certificates VALUES ('01', 'a', 'client', 'x', 'y', 'k1', 'f1', 'superseded', 'z', 'enroll', NULL), ('02', 'a', 'client', 'x', 'y', 'k2', 'f2', 'issued', 'z', 'renew', '01')");
+    old.close();
+    const db = new CaDatabase(path);
+    try {
+      const successor = db.successorOf('01');
+      assert.equal(successor?.record.serial, '02');
+      assert.equal(successor?.pem, null, 'an old row has no PEM: a retry for it is refused, never answered with nothing');
+      assert.equal(db.certificates().length, 2);
+    } finally {
+      await db.close();
+    }
+  });
+
   it('two renewals from one certificate at once: one certificate, one CERTIFICATE_SUPERSEDED', async () => {
     const owner = await enrollWith(ca, await ca.token('twice', 'client'), 'twice');
     const replies = await Promise.all([renewWith(ca, owner, { commonName: 'twice' }), renewWith(ca, owner, { commonName: 'twice' })]);
