@@ -7,6 +7,7 @@ import { CLOCK_SKEW_MS } from '../shared/clock-skew.ts';
 import { CA_KEY_FILE, hasCommittedPair, recoverCaPair, writeCaPair } from '../shared/ca-pair.ts';
 import { CA_FILE as CA_CERTIFICATE_FILE } from '../shared/tls-material.ts';
 import { generateKey, issueCertificate, type Issuer } from '../shared/x509.ts';
+
 export const DATABASE_FILE = 'ca.db';
 
 const CA_COMMON_NAME = 'mtls-demo lifecycle CA';

@@ -63,7 +63,7 @@ function recordOf(certificate: X509Certificate, issuance: Issuance, now: Date): 
   };
 }
 
-export function responseOf(context: CaContext, issued: IssuedCertificate): IssuedResponse {
+export function responseOf(context: CaContext, issued: Pick<IssuedCertificate, 'pem' | 'record'>): IssuedResponse {
   return {
     certificate: issued.pem,
     ca: context.authority.certificatePem,

@@ -60,8 +60,7 @@ function replayOf(context: CaContext, superseded: CertificateRecord, input: CsrI
   const successor = context.db.successorOf(superseded.serial);
   if (successor !== undefined && successor.pem !== null && successor.record.status === 'issued' && successor.record.keyFingerprint256 === input.keyFingerprint256) {
     const { record, pem } = successor;
-    const response = { certificate: pem, ca: context.authority.certificatePem, serial: record.serial, notBefore: record.notBefore, notAfter: record.notAfter };
-    return { response, issued: { record }, replayed: true };
+    return { response: responseOf(context, { pem, record }), issued: { record }, replayed: true };
   }
   throw new Refusal('CERTIFICATE_SUPERSEDED', 'the presented certificate was superseded by its renewal: renew with the current one (a copy of this certificate and its key in use elsewhere means the key was stolen)', {
     identity: superseded.identity,
