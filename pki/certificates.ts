@@ -1,6 +1,7 @@
 // The PKI's policy on top of the shared builder: how long certificates last,
 // and which requests the CA agrees to sign.
 import { X509Certificate, type KeyObject } from 'node:crypto';
+import { CLOCK_SKEW_MS } from '../services/shared/clock-skew.ts';
 import { formatSubjectName, type SubjectName } from '../services/shared/names.ts';
 import { createCsr as buildCsr, CsrError, issueCertificate, parseCsr, type ParsedCsr } from '../services/shared/x509.ts';
 
@@ -19,8 +20,6 @@ export interface Issuer {
 }
 
 export const DAY_MS = 24 * 60 * 60 * 1000;
-// Backdated so that a peer whose clock is a little behind still accepts a fresh certificate.
-const CLOCK_SKEW_MS = 5 * 60 * 1000;
 
 /** From a little before now, for `days` days. */
 export function validity(now: Date, days: number): Validity {

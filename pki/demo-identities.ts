@@ -12,7 +12,7 @@ import { CA_FILE, CERTIFICATE_FILE, isIssuedBy, KEY_FILE, readKeyPair, readTrust
 import { clampTo, commonNameOf, createCaCertificate, createCsr, DAY_MS, issueFromCsr, validity, type Issuer, type Validity } from './certificates.ts';
 import { demoFolder } from './demo-folders.ts';
 import { CERTIFICATE_MODE, ensureDirectory, writeFileAtomic, writeIdentity } from './files.ts';
-import { CA_KEY_FILE } from './ca-files.ts';
+import { CA_KEY_FILE } from '../services/shared/ca-pair.ts';
 import { generateKey, type KeySpec } from './keys.ts';
 import type { PkiOptions } from './options.ts';
 import type { Outcome, PkiResult } from './outcome.ts';

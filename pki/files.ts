@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import type { Stats } from 'node:fs';
-import { chmod, lstat, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import { MtlsError } from '../services/shared/errors.ts';
 import { CA_FILE, CERTIFICATE_FILE, KEY_FILE } from '../services/shared/tls-material.ts';
+import { CERTIFICATE_MODE, createNewFile, KEY_MODE } from '../services/shared/new-file.ts';
 import { privateKeyToPem } from './keys.ts';
 
-export const KEY_MODE = 0o600;
-export const CERTIFICATE_MODE = 0o644;
+export { CERTIFICATE_MODE, KEY_MODE } from '../services/shared/new-file.ts';
 export const CA_FOLDER_MODE = 0o700;
 export const IDENTITY_FOLDER_MODE = 0o755;
 
@@ -31,33 +31,11 @@ export async function writeFileAtomic(path: string, data: string, mode: number):
   // The name matches TEMPORARY, so that a later run can remove what a killed one left.
   const temporary = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   try {
-    await writeNewFile(temporary, data, mode);
+    await createNewFile(temporary, data, mode);
     await rename(temporary, path);
   } catch (error) {
     await rm(temporary, { force: true });
     throw error;
-  }
-}
-
-/** Creates a file that must not exist yet (never through a planted link), on disk before this returns. */
-export async function writeNewFile(path: string, data: string, mode: number): Promise<void> {
-  const handle = await open(path, 'wx', mode);
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await chmod(path, mode); // the umask may have narrowed the mode open() asked for
-}
-
-/** Makes the renames and new names in a directory durable, as a file's sync does for its data. */
-export async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }
 

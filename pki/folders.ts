@@ -6,7 +6,7 @@ import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { CA_FILE, CERTIFICATE_FILE, KEY_FILE } from '../services/shared/tls-material.ts';
-import { CA_KEY_FILE, recoverCaPair } from './ca-files.ts';
+import { CA_KEY_FILE, caPairWorkPaths, recoverCaPair } from '../services/shared/ca-pair.ts';
 import { CA_FOLDER_MODE, checkOwnIfPresent, ensureDirectory, IDENTITY_FOLDER_MODE, isPresent, removeStaleTemporaryFiles, tightenKeyMode } from './files.ts';
 import { foldersOf, UsageError, type PkiOptions } from './options.ts';
 
@@ -53,12 +53,18 @@ async function inspect(dir: string, folder: string): Promise<void> {
 
 async function tidy(dir: string, folder: string): Promise<string[]> {
   await ensureDirectory(dir, folder === CA_FOLDER ? CA_FOLDER_MODE : IDENTITY_FOLDER_MODE);
-  const notes = folder === CA_FOLDER ? await recoverCaPair(dir) : [];
+  const notes = folder === CA_FOLDER ? await recoverCa(dir) : [];
   const removed = await removeStaleTemporaryFiles(dir);
   if (removed > 0) notes.push(`removed ${removed} temporary file${removed === 1 ? '' : 's'} an interrupted run left`);
   const loosened = await tightenKeyMode(join(dir, folder === CA_FOLDER ? CA_KEY_FILE : KEY_FILE));
   if (loosened !== undefined) notes.push(loosened);
   return notes;
+}
+
+/** What a killed run left of a new CA pair, once it is shown to be ours. */
+async function recoverCa(dir: string): Promise<string[]> {
+  for (const { path, kind } of caPairWorkPaths(dir)) await checkOwnIfPresent(path, kind);
+  return recoverCaPair(dir, 'replace');
 }
 
 /** What a folder holds: the CA's pair, or an identity's certificate, key and trust. */

@@ -15,7 +15,7 @@ import {
 } from '../services/shared/tls-material.ts';
 import { clampTo, commonNameOf, createCaCertificate, createCsr, createSelfSigned, DAY_MS, issueFromCsr, sameNames, validity, type Profile, type Validity } from './certificates.ts';
 import { CA_FOLDER_MODE, CERTIFICATE_MODE, checkOutFolder, ensureDirectory, IDENTITY_FOLDER_MODE, isPresent, readIfPresent, writeFileAtomic, writeIdentity } from './files.ts';
-import { CA_KEY_FILE, writeCaPair } from './ca-files.ts';
+import { CA_KEY_FILE, writeCaPair } from '../services/shared/ca-pair.ts';
 import { CA_FOLDER, checkOutWritable, prepareFolders, type FolderNotes } from './folders.ts';
 import { describeKeySpec, generateKey, keyKind, keySupply, privateKeyToPem, type KeySpec } from './keys.ts';
 import { DEFAULT_LOCK_WAIT_MS, lockOut } from './lock.ts';
@@ -128,7 +128,8 @@ async function createCa(caDir: string, commonName: string, range: Validity, key:
   const certificatePem = createCaCertificate(commonName, key, range);
   const keyPem = privateKeyToPem(key);
   await ensureDirectory(caDir, CA_FOLDER_MODE);
-  await writeCaPair(caDir, keyPem, certificatePem);
+  // Under the run lock, and decided above (no CA, or --force): the pair goes over whatever is there.
+  await writeCaPair(caDir, keyPem, certificatePem, 'replace');
   return { certificatePem, keyPem, certificate: new X509Certificate(certificatePem), key };
 }
 

@@ -9,6 +9,11 @@ import { after, before, describe, it } from 'node:test';
 import { readCaConfig, readEnrollmentRequests, type CaConfig } from '../services/ca/config.ts';
 import { runInit } from '../services/ca/init.ts';
 import { startCa, type RunningCa } from '../services/ca/serve.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { runAgent, type AgentDeps } from '../services/agent/agent.ts';
+import { CaError, enroll as enrollAt, renew as renewAt } from '../services/agent/ca-client.ts';
+import { readAgentConfig } from '../services/agent/config.ts';
+import { createCsr, generateKey } from '../services/shared/x509.ts';
 import { startEventProcess, type Event, type EventProcess } from './helpers/events.ts';
 import { openssl, ROOT, run, temporaryDirectory } from './helpers/processes.ts';
 import { memoryLog } from './helpers/server.ts';
@@ -133,6 +138,41 @@ describe('the agent against our CA', () => {
       // Never more than a quarter of the time left (plus the floor): attempts fit before expiry.
       assert.ok((failure['retryInMs'] as number) <= Math.max(200, (failure['timeLeftMs'] as number) / 4), JSON.stringify(failure));
     }
+  });
+
+  it('a renewal whose answer was lost: the retry brings the same key and gets the certificate the CA had issued (no CERTIFICATE_SUPERSEDED)', async () => {
+    const tls = await temporaryDirectory('agent-tls-');
+    const config = readAgentConfig({ CA_URL: ca.url, TLS_DIR: tls, BOOTSTRAP_DIR: await ca.bootstrap('lost', 'client'), IDENTITY: 'lost', ROLE: 'client', RETRY_MIN_MS: '200', RETRY_MAX_MS: '1000' });
+    const events: Event[] = [];
+    const stop = new AbortController();
+    const endpoint = { url: config.caUrl, timeoutMs: config.timeoutMs };
+    let lost: string | undefined;
+    const deps: AgentDeps = {
+      emit: (event, fields) => {
+        events.push({ event, ...fields } as Event);
+        if (event === 'renewed' || (event === 'renew_failed' && fields?.['code'] !== 'ETIMEDOUT')) stop.abort();
+      },
+      now: () => new Date(),
+      random: Math.random,
+      sleep: (ms, signal) => sleep(ms, undefined, { signal }).catch(() => undefined),
+      newKey: () => generateKey({ type: 'ecdsa', curve: 'P-256' }),
+      csr: (key, identity) => createCsr({ key, commonName: identity, names: [{ type: 'dns', value: identity }] }),
+      keyPem: (key) => key.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      enroll: (trustPem, token, csr) => enrollAt({ ...endpoint, trustPem }, token, csr),
+      async renew(trustPem, current, csr) {
+        const issued = await renewAt({ ...endpoint, trustPem }, current, csr);
+        if (lost !== undefined) return issued;
+        // The CA issued and answered; the answer never arrived.
+        lost = new X509Certificate(issued.certificatePem).serialNumber;
+        throw new CaError('ETIMEDOUT', 'the CA did not answer in time');
+      },
+    };
+    await runAgent(config, deps, stop.signal);
+    const failed = events.filter(named('renew_failed'));
+    assert.deepEqual(failed.map((event) => event['code']), ['ETIMEDOUT']);
+    const renewed = events.find(named('renewed'));
+    assert.equal(renewed?.['serial'], lost, 'the certificate issued for the lost answer');
+    assert.equal(new X509Certificate(await readFile(join(tls, 'tls.crt'))).serialNumber, lost);
   });
 
   it('restarted with a valid certificate in its volume, renews with it (its token is used up) instead of enrolling', async () => {

@@ -52,6 +52,13 @@ describe('CA settings', () => {
     ]);
   });
 
+  it('refuses every name the CA\'s own serving certificate carries, in any case', () => {
+    for (const name of ['ca', 'localhost', 'LocalHost']) {
+      assert.throws(() => readEnrollmentRequests(['--enroll', `${name}:server:/x`]), new ConfigError(`--enroll "${name}:server:/x": "${name.toLowerCase()}" is the CA's own name`));
+    }
+    assert.throws(() => readEnrollmentRequests(['--enroll', '127.0.0.1:server:/x']), /the identity must be one DNS name/);
+  });
+
   it('refuses an identity enrolled twice, or one that is an IP address', () => {
     assert.throws(() => readEnrollmentRequests(['--enroll', 'a:client:/x', '--enroll', 'a:server:/y']), /identity "a" is enrolled twice/);
     assert.throws(() => readEnrollmentRequests(['--enroll', '127.0.0.1:client:/x']), /the identity must be one DNS name/);

@@ -1,11 +1,12 @@
 // The CA service's enrollment, over real HTTPS on loopback, with its real
 // SQLite database in a temporary directory; OpenSSL judges what it issues.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import https from 'node:https';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CaDatabase } from '../services/ca/database.ts';
@@ -71,6 +72,21 @@ describe('CA: enrollment with single-use tokens', () => {
     assert.equal(reply.status, 201, reply.text);
   });
 
+  it('accepts a CSR asking for a URI SAN (a SPIFFE ID), and still certifies only the token identity', async () => {
+    const token = await ca.token('client', 'client');
+    const keyFile = join(ca.dir, 'openssl-uri.key');
+    const { openssl } = await import('./helpers/processes.ts');
+    const made = await openssl('req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=client', '-keyout', keyFile, '-addext', 'subjectAltName=URI:spiffe://example.org/x,DNS:other');
+    assert.equal(made.code, 0, made.stderr);
+    const reply = await call(ca, '/enroll', { body: { token, csr: made.stdout } });
+    assert.equal(reply.status, 201, reply.text);
+    const text = await opensslText(ca, String(reply.json?.['certificate']));
+    assert.match(text, /X509v3 Subject Alternative Name: \n\s+DNS:client\n/);
+    assert.doesNotMatch(text, /URI:|DNS:other/);
+    const issued = ca.log.events.find((event) => event.event === 'issued' && event['serial'] === reply.json?.['serial']);
+    assert.deepEqual((issued?.['requested'] as { names: string[] }).names, ['URI:spiffe://example.org/x', 'DNS:other']);
+  });
+
   it('a token works once: the second use is refused with TOKEN_USED, and the CA says when it was used', async () => {
     const token = await ca.token('client', 'client');
     await enrollWith(ca, token);
@@ -78,6 +94,16 @@ describe('CA: enrollment with single-use tokens', () => {
     const line = assertRefused(ca, second, 401, 'TOKEN_USED');
     assert.equal(line['identity'], 'client');
     assert.match(String(second.json?.['message']), /already used \(at \d{4}-/);
+  });
+
+  it('init run again for an identity spends its earlier unused token: the first is refused (TOKEN_USED), the new one enrolls', async () => {
+    const first = await ca.token('rerun', 'client');
+    const second = await ca.token('rerun', 'client');
+    const reply = await call(ca, '/enroll', { body: { token: first, csr: csrFor(await newKey(), 'rerun') } });
+    const line = assertRefused(ca, reply, 401, 'TOKEN_USED');
+    assert.equal(line['identity'], 'rerun');
+    assert.match(String(reply.json?.['message']), /or replaced by a later init/);
+    await enrollWith(ca, second, 'rerun');
   });
 
   it('the same token sent twice at once is spent once: one certificate, one TOKEN_USED', async () => {
@@ -159,8 +185,22 @@ describe('CA: enrollment with single-use tokens', () => {
     await enrollWith(ca, token);
     await call(ca, '/enroll', { body: { token, csr: csrFor(await newKey()) } });
     assert.ok(!JSON.stringify(ca.log.events).includes(token));
-    const file = await readFile(join(ca.config.caDir, 'ca.db'));
-    assert.ok(!file.includes(Buffer.from(token)), 'the token is not in the database file');
+    const hash = createHash('sha256').update(token).digest('hex');
+    // Through SQL: new rows live in ca.db-wal until a checkpoint, not in ca.db.
+    const db = new DatabaseSync(join(ca.config.caDir, 'ca.db'), { readOnly: true });
+    let rows: Record<string, unknown>[];
+    try {
+      rows = db.prepare('SELECT * FROM tokens').all();
+    } finally {
+      db.close();
+    }
+    assert.equal(rows.filter((row) => row['hash'] === hash).length, 1, 'the hash is stored');
+    assert.ok(!JSON.stringify(rows).includes(token), 'no column of any token row holds the token');
+    // And in the bytes of every file SQLite writes, where the hash itself must be found first.
+    const files = await Promise.all(['ca.db', 'ca.db-wal', 'ca.db-shm'].map((name) => readFile(join(ca.config.caDir, name)).catch(() => Buffer.alloc(0))));
+    const bytes = Buffer.concat(files);
+    assert.ok(bytes.includes(Buffer.from(hash)), 'the scan sees the hash');
+    assert.ok(!bytes.includes(Buffer.from(token)), 'the token is in none of the database files');
   });
 
   it('refuses a CSR whose key it already certified (KEY_REUSED), before spending the token', async () => {
@@ -268,6 +308,16 @@ describe('CA: bad input is refused with a reason, and the CA keeps serving', () 
     const failed = await ca.log.waitFor((event) => event.event === 'handshake_failed');
     assert.equal(failed['remote'], '127.0.0.1');
     assert.match(String(failed['code']), /^ERR_SSL_/);
+    await stillServing();
+  });
+
+  it('JSON that breaks at the token: BODY_INVALID, and no part of the token in the answer or the log', async () => {
+    const reply = await call(ca, '/enroll', { body: `{"token":${token},"csr":"x"}` });
+    assertRefused(ca, reply, 400, 'BODY_INVALID');
+    const said = reply.text + JSON.stringify(ca.log.events);
+    // Any 6 characters in a row of the token are a leak (V8's message quotes 10); by chance, one in millions.
+    for (let at = 0; at + 6 <= token.length; at += 1) assert.ok(!said.includes(token.slice(at, at + 6)), `"${token.slice(at, at + 6)}" of the token was echoed: ${reply.text}`);
+    assert.match(String(reply.json?.['message']), /^the body is not valid JSON/);
     await stillServing();
   });
 

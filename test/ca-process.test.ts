@@ -2,11 +2,12 @@
 // real files. init never replaces a CA key; a restart keeps the CA and its inventory.
 import assert from 'node:assert/strict';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { chmod, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { call, enrollWith, jsonLines, renewWith, runCaCommand, serveProcess } from './helpers/ca.ts';
-import { temporaryDirectory } from './helpers/processes.ts';
+import { CA_MAIN, call, enrollWith, jsonLines, renewWith, runCaCommand, serveProcess } from './helpers/ca.ts';
+import { openssl, ROOT, run, temporaryDirectory } from './helpers/processes.ts';
 import { readCaConfig } from '../services/ca/config.ts';
 import { runInit } from '../services/ca/init.ts';
 import { generateKey, issueCertificate } from '../services/shared/x509.ts';
@@ -101,6 +102,7 @@ describe('ca init', () => {
     { args: ['init', '--enroll', 'client:superuser:/tmp/x'], message: /the role must be one of server, client, admin, not "superuser"/ },
     { args: ['init', '--enroll', 'client:client'], message: /must look like IDENTITY:ROLE:DIR/ },
     { args: ['init', '--enroll', 'ca:server:/tmp/x'], message: /"ca" is the CA's own name/ },
+    { args: ['init', '--enroll', 'localhost:server:/tmp/x'], message: /"localhost" is the CA's own name/ },
     { args: ['init', '--enroll', 'not_a_name:client:/tmp/x'], message: /neither a valid DNS name nor an IP address/ },
     { args: ['init', '--token', 'x'], message: /unknown argument "--token"/ },
     { args: ['init'], env: { CERT_TTL: '15 minutes' }, message: /CERT_TTL must be a positive duration such as 15s, 2m, 1h or 7d, not "15 minutes"/ },
@@ -127,6 +129,33 @@ describe('ca serve', () => {
     const result = await runCaCommand({ ...env, CA_PORT: '0' }, 'serve');
     assert.equal(result.code, 1);
     assert.equal(result.stderr, `ca: ${join(caDir, 'ca.key')} is missing: run "init" first to create the CA\n`);
+  });
+
+  it('a port already in use: exit 1 and one line saying so (no stack trace)', async () => {
+    const { env } = await fresh();
+    assert.equal((await runCaCommand(env, 'init')).code, 0);
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (taken.address() as AddressInfo).port;
+      const result = await runCaCommand({ ...env, CA_PORT: String(port), CA_HOST: '127.0.0.1' }, 'serve');
+      assert.equal(result.code, 1);
+      assert.equal(result.stderr, `ca: failed: Error: listen EADDRINUSE: address already in use 127.0.0.1:${port}\n`);
+      const failed = jsonLines(result.stdout).find((line) => line['event'] === 'failed');
+      assert.equal(failed?.['message'], `failed: Error: listen EADDRINUSE: address already in use 127.0.0.1:${port}`);
+    } finally {
+      taken.close();
+    }
+  });
+
+  it('SIGTERM: stops by itself with exit 0 (no forced stop, no SIGKILL), logging shutting_down then stopped', async () => {
+    const { env } = await fresh();
+    assert.equal((await runCaCommand(env, 'init')).code, 0);
+    const ca = await serveProcess(env);
+    const { code, signal, lines } = await ca.stop();
+    assert.deepEqual({ code, signal }, { code: 0, signal: null });
+    assert.deepEqual(lines.slice(-2).map((line) => line['event']), ['shutting_down', 'stopped']);
+    assert.equal(lines.filter((line) => line['event'] === 'stop_forced').length, 0);
   });
 
   it('logs a capped CERT_TTL and issues for the cap', async () => {
@@ -220,4 +249,44 @@ describe("the CA's own serving certificate", () => {
     assert.deepEqual(await init(caDir), ['ca_kept', 'serving_certificate_issued']);
     assert.ok(new X509Certificate(await readFile(join(caDir, 'tls.crt'))).checkIssued(ours.certificate));
   });
+});
+
+describe('ca init killed half-way through writing the CA (SIGKILL right before or after a rename or link)', () => {
+  const RENAME_HOOKS = join(ROOT, 'test/helpers/rename-hooks.ts');
+  const points = [
+    { when: 'before', to: '/ca/.committed', committed: false },
+    { when: 'after', to: '/ca/.committed', committed: true },
+    { when: 'after', to: '/ca/ca.key', committed: true },
+    { when: 'before', to: '/ca/ca.crt', committed: true },
+    { when: 'after', to: '/ca/ca.crt', committed: true },
+  ] as const;
+
+  async function publicKeyOf(...args: string[]): Promise<string> {
+    const result = await openssl(...args);
+    assert.equal(result.code, 0, result.stderr);
+    return result.stdout;
+  }
+
+  for (const { when, to, committed } of points) {
+    it(`killed ${when} ${to}: the next init ${committed ? 'finishes installing that CA' : 'removes the half-written one and creates a CA'}, key and certificate a pair`, async () => {
+      const { caDir, env } = await fresh();
+      const hook = when === 'before' ? 'PKI_TEST_KILL_BEFORE_RENAME_TO' : 'PKI_TEST_KILL_AFTER_RENAME_TO';
+      const killed = await run(process.execPath, ['--import', RENAME_HOOKS, CA_MAIN, 'init'], { env: { ...process.env, ...env, [hook]: to } }).then(
+        (result) => ({ signal: null, ...result }),
+        (error: { signal?: string }) => ({ signal: error.signal ?? null }),
+      );
+      assert.equal(killed.signal, 'SIGKILL', `killed ${when} ${to}: ${JSON.stringify(killed)}`);
+      const written = await readdir(caDir);
+
+      const next = await runCaCommand(env, 'init');
+      assert.equal(next.code, 0, next.stderr);
+      const events = jsonLines(next.stdout).map((line) => line['event']);
+      assert.equal(events[events.includes('ca_recovered') ? 1 : 0], committed ? 'ca_kept' : 'ca_created', `${JSON.stringify(written)}: ${next.stdout}`);
+      const fromKey = await publicKeyOf('pkey', '-in', join(caDir, 'ca.key'), '-pubout');
+      assert.equal(await publicKeyOf('x509', '-in', join(caDir, 'ca.crt'), '-pubkey', '-noout'), fromKey, 'ca.key matches ca.crt');
+      assert.equal(await mode(join(caDir, 'ca.key')), 0o600);
+      assert.deepEqual((await readdir(caDir)).filter((name) => name.startsWith('.')), [], 'nothing half-written left in CA_DIR');
+      assert.equal((await runCaCommand(env, 'init')).code, 0, 'and it stays usable');
+    });
+  }
 });

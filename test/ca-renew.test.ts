@@ -81,9 +81,10 @@ describe('CA: renewal over mTLS', () => {
   });
 
   it('issues for the presented identity, not the CSR: a client asking for "server" gets CN=client, DNS:client, clientAuth', async () => {
-    const { reply } = await renewWith(ca, client, { commonName: 'server' });
+    const { reply, key } = await renewWith(ca, client, { commonName: 'server' });
     assert.equal(reply.status, 201, reply.text);
     const certificatePem = String(reply.json?.['certificate']);
+    client = { ...client, certificatePem, certificate: new X509Certificate(certificatePem), key };
     const text = await opensslText(ca, certificatePem);
     assert.match(text, /Subject: CN\s?=\s?client\n/);
     assert.match(text, /DNS:client\n/);
@@ -195,9 +196,9 @@ describe('CA: a certificate that expired after the handshake cannot renew', () =
     keptAlive = new https.Agent({ keepAlive: true, maxSockets: 1 });
     // No keep-alive, but TLS sessions cached: the next connection resumes this one's session.
     resuming = new https.Agent({ keepAlive: false, maxCachedSessions: 10 });
-    // Both renew while the certificate is valid: the connection and the session are then established with it.
-    assert.equal((await renewWith(ca, enrolled, { agent: keptAlive })).reply.status, 201);
-    assert.equal((await renewWith(ca, enrolled, { agent: resuming })).reply.status, 201);
+    // Both present the certificate while it is valid: the connection and the session are then established with it.
+    assert.equal((await call(ca, '/healthz', { agent: keptAlive, identity: enrolled })).status, 200);
+    assert.equal((await call(ca, '/healthz', { agent: resuming, identity: enrolled })).status, 200);
     // Keep the connection busy (the server closes idle ones after 5 s) until the certificate has expired.
     for (let round = 0; round < 20 && Date.now() <= enrolled.certificate.validToDate.getTime() + 1000; round += 1) {
       await call(ca, '/healthz', { agent: keptAlive, identity: enrolled });
@@ -227,5 +228,80 @@ describe('CA: a certificate that expired after the handshake cannot renew', () =
     const { reply } = await renewWith(ca, enrolled);
     assert.ok(!reply.sessionReused);
     assertRefused(ca, reply, 401, 'CERTIFICATE_EXPIRED');
+  });
+});
+
+describe('CA: a superseded certificate cannot renew (a stolen copy dies at the owner\'s next renewal)', () => {
+  let ca: TestCa;
+  before(async () => {
+    ca = await startTestCa({ CERT_TTL: '10m' });
+  });
+  after(() => ca.close());
+
+  async function identityCertificates(identity: string): Promise<string[]> {
+    return withDatabase(ca, (db) => db.certificates().filter((record) => record.identity === identity).map((record) => `${record.serial}:${record.status}`));
+  }
+
+  it('a copy of the certificate and key, used after the owner renewed, is refused (CERTIFICATE_SUPERSEDED, a warn line) and nothing is issued', async () => {
+    const owner = await enrollWith(ca, await ca.token('victim', 'client'), 'victim');
+    const stolen = { certificatePem: owner.certificatePem, key: owner.key };
+    const renewed = await renewWith(ca, owner, { commonName: 'victim' });
+    assert.equal(renewed.reply.status, 201, renewed.reply.text);
+    const before = await identityCertificates('victim');
+
+    const theft = await renewWith(ca, stolen, { commonName: 'victim' });
+    const line = assertRefused(ca, theft.reply, 403, 'CERTIFICATE_SUPERSEDED');
+    assert.equal(line['level'], 'warn');
+    assert.equal(line['identity'], 'victim');
+    assert.equal(line['supersededBy'], renewed.reply.json?.['serial']);
+    assert.match(String(theft.reply.json?.['message']), /superseded/);
+    // Had the copy renewed, its fork could renew on and on: nothing new is on record.
+    assert.deepEqual(await identityCertificates('victim'), before);
+    // The owner's line is untouched: the current certificate still renews.
+    const next = await renewWith(ca, { certificatePem: String(renewed.reply.json?.['certificate']), key: renewed.key }, { commonName: 'victim' });
+    assert.equal(next.reply.status, 201, next.reply.text);
+  });
+
+  it('a retry that lost its answer (the superseded certificate, a CSR for the new key) gets the same certificate back, and nothing new is issued', async () => {
+    const owner = await enrollWith(ca, await ca.token('retry', 'client'), 'retry');
+    const first = await renewWith(ca, owner, { commonName: 'retry' });
+    assert.equal(first.reply.status, 201, first.reply.text);
+    const before = await identityCertificates('retry');
+
+    const again = await renewWith(ca, owner, { commonName: 'retry', key: first.key });
+    assert.equal(again.reply.status, 200, again.reply.text);
+    assert.equal(again.reply.json?.['certificate'], first.reply.json?.['certificate']);
+    assert.equal(again.reply.json?.['serial'], first.reply.json?.['serial']);
+    assert.deepEqual(await identityCertificates('retry'), before);
+    const replayed = ca.log.events.filter((event) => event.event === 'renewal_replayed').at(-1);
+    assert.equal(replayed?.['serial'], first.reply.json?.['serial']);
+    assert.equal(replayed?.['renewedFrom'], owner.certificate.serialNumber);
+  });
+
+  it('a database made before certificates were kept whole gains the column on open, its rows intact', async () => {
+    const path = join(ca.dir, 'old.db');
+    const old = new (await import('node:sqlite')).DatabaseSync(path);
+    old.exec(`CREATE TABLE certificates (serial TEXT PRIMARY KEY, identity TEXT NOT NULL, role TEXT NOT NULL, not_before TEXT NOT NULL,
+      not_after TEXT NOT NULL, key_fingerprint256 TEXT NOT NULL, fingerprint256 TEXT NOT NULL UNIQUE, status TEXT NOT NULL,
+      issued_at TEXT NOT NULL, issued_via TEXT NOT NULL, renewed_from TEXT REFERENCES certificates (serial)) STRICT`);
+    old.exec("INSERT INTO certificates VALUES ('01', 'a', 'client', 'x', 'y', 'k1', 'f1', 'superseded', 'z', 'enroll', NULL), ('02', 'a', 'client', 'x', 'y', 'k2', 'f2', 'issued', 'z', 'renew', '01')");
+    old.close();
+    const db = new CaDatabase(path);
+    try {
+      const successor = db.successorOf('01');
+      assert.equal(successor?.record.serial, '02');
+      assert.equal(successor?.pem, null, 'an old row has no PEM: a retry for it is refused, never answered with nothing');
+      assert.equal(db.certificates().length, 2);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('two renewals from one certificate at once: one certificate, one CERTIFICATE_SUPERSEDED', async () => {
+    const owner = await enrollWith(ca, await ca.token('twice', 'client'), 'twice');
+    const replies = await Promise.all([renewWith(ca, owner, { commonName: 'twice' }), renewWith(ca, owner, { commonName: 'twice' })]);
+    assert.deepEqual(replies.map(({ reply }) => reply.status).sort(), [201, 403]);
+    assert.equal(replies.find(({ reply }) => reply.status === 403)?.reply.json?.['error'], 'CERTIFICATE_SUPERSEDED');
+    assert.equal((await identityCertificates('twice')).length, 2);
   });
 });

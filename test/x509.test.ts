@@ -255,6 +255,17 @@ describe('parseCsr', () => {
     });
   }
 
+  it('reads a requested URI name (a SPIFFE ID), from openssl and from our own builder', async () => {
+    const request = parseCsr(await opensslCsr(['-newkey', 'ed25519'], '/CN=agent', 'URI:spiffe://example.org/ns/a,DNS:agent'));
+    assert.deepEqual(request.names, [{ type: 'uri', value: 'spiffe://example.org/ns/a' }, { type: 'dns', value: 'agent' }]);
+    const names = [{ type: 'uri', value: 'spiffe://example.org/ns/b' }, { type: 'dns', value: 'agent' }] as const;
+    const ours = createCsr({ key: await generateKey({ type: 'ed25519' }), commonName: 'agent', names });
+    assert.deepEqual(parseCsr(ours).names, names);
+    const file = join(dir, 'ours-uri.csr');
+    await writeFile(file, ours);
+    assert.match((await openssl('req', '-in', file, '-noout', '-text')).stdout, /URI:spiffe:\/\/example\.org\/ns\/b, DNS:agent/);
+  });
+
   it('reports a subject that is more than one CN', async () => {
     const request = parseCsr(await opensslCsr(['-newkey', 'ed25519'], '/O=Example/CN=agent'));
     assert.equal(request.commonName, undefined);

@@ -8,7 +8,7 @@ import type { AgentConfig } from './config.ts';
 import { keyFingerprint256 } from '../shared/key-fingerprint.ts';
 import { checkIssued, IssuedCertificateError } from './issued.ts';
 import { renewalTime, retryDelay, waitBeforeRenewal, type Random } from '../shared/renewal.ts';
-import { commit, discard, removeLeftovers, stageKey } from './volume.ts';
+import { commit, discard, removeLeftovers, stageKey, type Staging } from './volume.ts';
 
 export const TOKEN_FILE = 'token';
 
@@ -41,6 +41,7 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps, signal: Abo
   let renewAt = held === undefined ? undefined : renewalTime(validity(held.certificate), deps.random);
   let failures = 0;
   let expiredReported = false;
+  const unanswered: Unanswered = {};
   while (!signal.aborted) {
     if (held !== undefined && renewAt !== undefined && failures === 0) {
       await deps.sleep(waitBeforeRenewal(renewAt, deps.now(), config.backoff.minMs), signal);
@@ -52,7 +53,7 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps, signal: Abo
       deps.emit('certificate_expired', { identity: config.identity, ...describe(held.certificate), hint: 'renewal needs a valid certificate: enrolling again with the token in BOOTSTRAP_DIR' });
     }
     try {
-      const next = await rotate(config, deps, usable);
+      const next = await rotate(config, deps, usable, unanswered);
       held = next;
       renewAt = renewalTime(validity(next.certificate), deps.random);
       failures = 0;
@@ -81,23 +82,56 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps, signal: Abo
   }
 }
 
-/** One new key, one CSR, one certificate, one swap; the staged key is removed if any step fails. */
-async function rotate(config: AgentConfig, deps: AgentDeps, current: TlsMaterial | undefined): Promise<TlsMaterial> {
+/** A staged key and its CSR. */
+interface Attempt {
+  staging: Staging;
+  key: KeyObject;
+  csr: string;
+}
+
+/**
+ * A renewal the CA never answered, kept for the retry: the CA may have issued
+ * and superseded the presented certificate already, and then gives that
+ * certificate again only to a CSR for the same key.
+ */
+interface Unanswered {
+  attempt?: Attempt;
+  /** The serial of the certificate it presented. */
+  presented?: string;
+}
+
+/** One new key (or the unanswered renewal's), one CSR, one certificate, one swap; the staged key is removed if a step fails, unless the CA never answered a renewal. */
+async function rotate(config: AgentConfig, deps: AgentDeps, current: TlsMaterial | undefined, unanswered: Unanswered): Promise<TlsMaterial> {
   const trust = current ?? (await readTrust(config.bootstrapDir));
-  const key = await deps.newKey();
-  const keyPem = deps.keyPem(key);
-  const staging = await stageKey(config.tlsDir, keyPem);
+  const retry = current !== undefined && unanswered.presented === current.certificate.serialNumber ? unanswered.attempt : undefined;
+  if (retry === undefined && unanswered.attempt !== undefined) await discard(unanswered.attempt.staging);
+  unanswered.attempt = undefined;
+  const attempt = retry ?? (await newAttempt(config, deps));
   try {
-    const csr = deps.csr(key, config.identity);
-    const issued = current === undefined ? await deps.enroll(trust.caPem, await readToken(config.bootstrapDir), csr) : await deps.renew(trust.caPem, current, csr);
+    const issued = current === undefined ? await deps.enroll(trust.caPem, await readToken(config.bootstrapDir), attempt.csr) : await deps.renew(trust.caPem, current, attempt.csr);
     const now = deps.now();
-    const certificate = checkIssued(issued, key, { identity: config.identity, role: config.role, trust: trust.ca }, now);
-    await commit(config.tlsDir, staging, { certificatePem: issued.certificatePem, caPem: issued.caPem, serial: certificate.serialNumber }, now);
+    const certificate = checkIssued(issued, attempt.key, { identity: config.identity, role: config.role, trust: trust.ca }, now);
+    await commit(config.tlsDir, attempt.staging, { certificatePem: issued.certificatePem, caPem: issued.caPem, serial: certificate.serialNumber }, now);
+  } catch (error) {
+    if (current !== undefined && error instanceof CaError && error.status === undefined) {
+      Object.assign(unanswered, { attempt, presented: current.certificate.serialNumber });
+    } else {
+      await discard(attempt.staging);
+    }
+    throw error;
+  }
+  return readTlsMaterial(config.tlsDir);
+}
+
+async function newAttempt(config: AgentConfig, deps: AgentDeps): Promise<Attempt> {
+  const key = await deps.newKey();
+  const staging = await stageKey(config.tlsDir, deps.keyPem(key));
+  try {
+    return { staging, key, csr: deps.csr(key, config.identity) };
   } catch (error) {
     await discard(staging);
     throw error;
   }
-  return readTlsMaterial(config.tlsDir);
 }
 
 /** The certificate and key in the volume, when they are there and belong together; expired ones too (they say what to do next). */

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readlink, rename, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { CERTIFICATE_MODE, createNewFile, KEY_MODE, syncDirectory } from '../shared/new-file.ts';
 import { CA_FILE, CERTIFICATE_FILE, KEY_FILE } from '../shared/tls-material.ts';
 
 // The layout Kubernetes uses for secrets and config maps, which our server
@@ -12,8 +13,6 @@ import { CA_FILE, CERTIFICATE_FILE, KEY_FILE } from '../shared/tls-material.ts';
 export const DATA_LINK = '..data';
 const DATA_LINK_TEMPORARY = '..data_tmp';
 const STAGING_PREFIX = '..staging-';
-const KEY_MODE = 0o600;
-const CERTIFICATE_MODE = 0o644;
 const GENERATION_MODE = 0o755;
 const FILES = [CERTIFICATE_FILE, KEY_FILE, CA_FILE];
 
@@ -29,7 +28,7 @@ export interface Staging {
 export async function stageKey(volume: string, keyPem: string): Promise<Staging> {
   const dir = join(volume, `${STAGING_PREFIX}${randomBytes(6).toString('hex')}`);
   await mkdir(dir, { mode: 0o700 });
-  await writeNewFile(join(dir, KEY_FILE), keyPem, KEY_MODE);
+  await createNewFile(join(dir, KEY_FILE), keyPem, KEY_MODE);
   return { dir };
 }
 
@@ -40,8 +39,8 @@ export async function stageKey(volume: string, keyPem: string): Promise<Staging>
  * generation. Returns the generation's directory name.
  */
 export async function commit(volume: string, staging: Staging, files: { certificatePem: string; caPem: string; serial: string }, now = new Date()): Promise<string> {
-  await writeNewFile(join(staging.dir, CERTIFICATE_FILE), files.certificatePem, CERTIFICATE_MODE);
-  await writeNewFile(join(staging.dir, CA_FILE), files.caPem, CERTIFICATE_MODE);
+  await createNewFile(join(staging.dir, CERTIFICATE_FILE), files.certificatePem, CERTIFICATE_MODE);
+  await createNewFile(join(staging.dir, CA_FILE), files.caPem, CERTIFICATE_MODE);
   const name = generationName(now, files.serial);
   await rename(staging.dir, join(volume, name));
   await chmodDir(join(volume, name));
@@ -103,32 +102,10 @@ async function linkTarget(path: string): Promise<string | undefined> {
   }
 }
 
-/** A file that must not exist yet, with its mode set at creation and its bytes on disk before the swap. */
-async function writeNewFile(path: string, data: string, mode: number): Promise<void> {
-  const handle = await open(path, 'wx', mode);
-  try {
-    await handle.writeFile(data);
-    await handle.chmod(mode); // the umask may have narrowed the mode open() asked for
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
 async function chmodDir(path: string): Promise<void> {
   const handle = await open(path, 'r');
   try {
     await handle.chmod(GENERATION_MODE);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-/** The renames themselves on disk: a crash after the swap does not bring the old generation back. */
-async function syncDirectory(path: string): Promise<void> {
-  const handle = await open(path, 'r');
-  try {
     await handle.sync();
   } finally {
     await handle.close();

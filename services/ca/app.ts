@@ -2,7 +2,7 @@ import Koa from 'koa';
 import type { TLSSocket } from 'node:tls';
 import type { Log } from '../server/log.ts';
 import { readJsonObject } from './body.ts';
-import type { CaContext } from './context.ts';
+import type { CaContext, IssuedResponse } from './context.ts';
 import { requested, type CsrInput } from './csr-input.ts';
 import type { CertificateRecord } from './database.ts';
 import { enroll } from './enroll.ts';
@@ -33,8 +33,9 @@ const ROUTES: Record<string, { method: 'GET' | 'POST'; handle: Route }> = {
   '/renew': {
     method: 'POST',
     handle: async (ctx, context, log) => {
-      const { response, issued, input, presented } = renew(context, ctx.socket as TLSSocket, await readJsonObject(ctx));
+      const { response, issued, replayed, input, presented } = renew(context, ctx.socket as TLSSocket, await readJsonObject(ctx));
       await context.db.flush();
+      if (replayed) return replay(ctx, log, response, presented);
       answerIssued(ctx, response);
       logIssued(log, ctx, issued, input, presented);
     },
@@ -71,7 +72,14 @@ function answerIssued(ctx: Koa.Context, response: object): void {
   ctx.body = response;
 }
 
-function logIssued(log: Log, ctx: Koa.Context, issued: IssuedCertificate, input: CsrInput, presented?: CertificateRecord): void {
+/** A retry of a renewal whose answer was lost: the same certificate again, 200 (nothing was created). */
+function replay(ctx: Koa.Context, log: Log, response: IssuedResponse, presented: CertificateRecord): void {
+  ctx.status = 200;
+  ctx.body = response;
+  log.info('renewal_replayed', { identity: presented.identity, serial: response.serial, renewedFrom: presented.serial, remote: ctx.socket.remoteAddress });
+}
+
+function logIssued(log: Log, ctx: Koa.Context, issued: Pick<IssuedCertificate, 'record'>, input: CsrInput, presented?: CertificateRecord): void {
   const { record } = issued;
   log.info('issued', {
     via: record.issuedVia,

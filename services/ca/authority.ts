@@ -1,20 +1,18 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ensureDirectory, readIfPresent, writeFileAtomic } from '../../pki/files.ts';
+import { ensureDirectory, readIfPresent } from '../../pki/files.ts';
 import { privateKeyToPem } from '../../pki/keys.ts';
+import { CLOCK_SKEW_MS } from '../shared/clock-skew.ts';
+import { CA_KEY_FILE, hasCommittedPair, recoverCaPair, writeCaPair } from '../shared/ca-pair.ts';
+import { CA_FILE as CA_CERTIFICATE_FILE } from '../shared/tls-material.ts';
 import { generateKey, issueCertificate, type Issuer } from '../shared/x509.ts';
-import { writeNewFile } from './new-file.ts';
 
-const CA_KEY_FILE = 'ca.key';
-const CA_CERTIFICATE_FILE = 'ca.crt';
 export const DATABASE_FILE = 'ca.db';
 
 const CA_COMMON_NAME = 'mtls-demo lifecycle CA';
 // The root outlives many generations of workloads; what it signs lives minutes.
 const CA_LIFETIME_MS = 10 * 365 * 86_400_000;
-// Backdated a little, for peers whose clocks lag.
-const CLOCK_SKEW_MS = 5 * 60_000;
 
 /** The CA: its certificate (PEM and parsed) and its private key. */
 export interface Authority extends Issuer {
@@ -27,12 +25,14 @@ export class AuthorityError extends Error {
 }
 
 /**
- * Loads the CA from `caDir`, or creates it there when there is none. An
+ * Loads the CA from `caDir`, or creates it there when there is none, first
+ * finishing or undoing what a killed run left (`recovered` says which). An
  * existing key is never replaced, not even when its certificate is missing.
  */
-export async function createOrLoadAuthority(caDir: string, now: Date): Promise<{ authority: Authority; created: boolean }> {
+export async function createOrLoadAuthority(caDir: string, now: Date): Promise<{ authority: Authority; created: boolean; recovered: string[] }> {
   await ensureDirectory(caDir, 0o700);
-  if ((await readIfPresent(join(caDir, CA_KEY_FILE))) !== undefined) return { authority: await loadAuthority(caDir, now), created: false };
+  const recovered = await recoverCaPair(caDir, 'keep');
+  if ((await readIfPresent(join(caDir, CA_KEY_FILE))) !== undefined) return { authority: await loadAuthority(caDir, now), created: false, recovered };
   const key = await generateKey({ type: 'ecdsa', curve: 'P-256' });
   const certificatePem = issueCertificate({
     profile: 'ca',
@@ -44,11 +44,18 @@ export async function createOrLoadAuthority(caDir: string, now: Date): Promise<{
     notAfter: new Date(now.getTime() + CA_LIFETIME_MS),
   });
   // Another init may have won the race: then its CA is the CA.
-  if (!(await writeNewFile(join(caDir, CA_KEY_FILE), privateKeyToPem(key), 0o600))) {
-    return { authority: await loadAuthority(caDir, now), created: false };
+  if (!(await writeNew(caDir, privateKeyToPem(key), certificatePem))) return { authority: await loadAuthority(caDir, now), created: false, recovered };
+  return { authority: { certificate: new X509Certificate(certificatePem), certificatePem, key }, created: true, recovered };
+}
+
+async function writeNew(caDir: string, keyPem: string, certificatePem: string): Promise<boolean> {
+  try {
+    return await writeCaPair(caDir, keyPem, certificatePem, 'keep');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' || code === 'ENOTEMPTY') throw new AuthorityError(`another init is writing a CA in ${caDir}: run init again once it has finished`);
+    throw error;
   }
-  await writeFileAtomic(join(caDir, CA_CERTIFICATE_FILE), certificatePem, 0o644);
-  return { authority: { certificate: new X509Certificate(certificatePem), certificatePem, key }, created: true };
 }
 
 /** Loads the CA that `init` created, checking that its key and certificate belong together and that it can still sign. */
@@ -56,6 +63,7 @@ export async function loadAuthority(caDir: string, now: Date): Promise<Authority
   const keyFile = join(caDir, CA_KEY_FILE);
   const certificateFile = join(caDir, CA_CERTIFICATE_FILE);
   const keyPem = await readIfPresent(keyFile);
+  if (await hasCommittedPair(caDir)) throw new AuthorityError(`an interrupted init left the CA in ${caDir} half-installed: run "init" again to finish it`);
   if (keyPem === undefined) throw new AuthorityError(`${keyFile} is missing: run "init" first to create the CA`);
   await checkPrivate(keyFile);
   const certificatePem = await readIfPresent(certificateFile);

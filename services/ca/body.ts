@@ -20,8 +20,9 @@ export async function readJsonObject(ctx: Koa.Context): Promise<Record<string, u
   let value: unknown;
   try {
     value = JSON.parse(text);
-  } catch (error) {
-    throw new Refusal('BODY_INVALID', `the body is not valid JSON: ${(error as Error).message}`);
+  } catch {
+    // Never V8's message: it quotes the text around the error, which may be a token.
+    throw new Refusal('BODY_INVALID', 'the body is not valid JSON');
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Refusal('BODY_INVALID', 'the body must be a JSON object');
   return value as Record<string, unknown>;

@@ -3,6 +3,7 @@ import { ConfigError, integerSetting } from '../shared/config-error.ts';
 import { parseSubjectNames } from '../shared/names.ts';
 import { formatDuration, parseDuration } from './duration.ts';
 import { isRole, ROLES, type CaRole } from './roles.ts';
+import { SERVING_NAMES } from './serving.ts';
 
 /** The CA's settings, read and checked once at start-up. */
 export interface CaConfig {
@@ -54,8 +55,8 @@ function readHost(raw: string | undefined): string {
   return raw;
 }
 
-// The CA's own serving certificate is DNS:ca: no workload may be named after it.
-const RESERVED_IDENTITIES = ['ca'];
+// No workload may get a certificate for a name of the CA's own serving certificate (a serverAuth DNS:localhost, say).
+const RESERVED_IDENTITIES: readonly string[] = SERVING_NAMES.filter((name) => name.type === 'dns').map((name) => name.value);
 
 /** Parses the `--enroll` arguments of `init`; anything else on the command line is an error. */
 export function readEnrollmentRequests(args: readonly string[]): EnrollmentRequest[] {

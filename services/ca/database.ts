@@ -48,7 +48,8 @@ CREATE TABLE IF NOT EXISTS certificates (
   status TEXT NOT NULL CHECK (status IN ('issued', 'superseded', 'revoked')),
   issued_at TEXT NOT NULL,
   issued_via TEXT NOT NULL CHECK (issued_via IN ('self', 'enroll', 'renew')),
-  renewed_from TEXT REFERENCES certificates (serial)
+  renewed_from TEXT REFERENCES certificates (serial),
+  pem TEXT
 ) STRICT;
 CREATE INDEX IF NOT EXISTS certificates_by_key ON certificates (key_fingerprint256);
 CREATE INDEX IF NOT EXISTS certificates_by_identity ON certificates (identity, not_after);
@@ -84,6 +85,13 @@ export class CaDatabase {
     // every connection meanwhile); flush() makes commits durable instead.
     this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;');
     this.#db.exec(SCHEMA);
+    this.#addPemColumn();
+  }
+
+  /** Databases made before certificates were kept whole get the column; their older rows stay without. */
+  #addPemColumn(): void {
+    const columns = this.#db.prepare('PRAGMA table_info(certificates)').all().map((row) => row['name']);
+    if (!columns.includes('pem')) this.#db.exec('ALTER TABLE certificates ADD COLUMN pem TEXT');
   }
 
   async close(): Promise<void> {
@@ -148,6 +156,11 @@ export class CaDatabase {
       .run(token.hash, token.identity, token.role, token.createdAt, token.expires, token.usedAt);
   }
 
+  /** Spends every unused token of this identity: a new init for it replaces them. */
+  spendUnusedTokens(identity: string, now: Date): number {
+    return Number(this.#prepare('UPDATE tokens SET used_at = ? WHERE identity = ? AND used_at IS NULL').run(now.toISOString(), identity).changes);
+  }
+
   findToken(hash: string): TokenRecord | undefined {
     const row = this.#prepare('SELECT * FROM tokens WHERE hash = ?').get(hash);
     return row === undefined ? undefined : toToken(row);
@@ -160,23 +173,26 @@ export class CaDatabase {
     return result.changes === 1;
   }
 
-  insertCertificate(record: CertificateRecord): void {
+  /** `pem` is kept for renewals, so that a retry whose answer was lost gets the same certificate again. */
+  insertCertificate(record: CertificateRecord, pem: string | null = null): void {
     this.#prepare(
-      `INSERT INTO certificates (serial, identity, role, not_before, not_after, key_fingerprint256, fingerprint256,
-         status, issued_at, issued_via, renewed_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(
-      record.serial,
-      record.identity,
-      record.role,
-      record.notBefore,
-      record.notAfter,
-      record.keyFingerprint256,
-      record.fingerprint256,
-      record.status,
-      record.issuedAt,
-      record.issuedVia,
-      record.renewedFrom,
-    );
+        `INSERT INTO certificates (serial, identity, role, not_before, not_after, key_fingerprint256, fingerprint256,
+           status, issued_at, issued_via, renewed_from, pem) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        record.serial,
+        record.identity,
+        record.role,
+        record.notBefore,
+        record.notAfter,
+        record.keyFingerprint256,
+        record.fingerprint256,
+        record.status,
+        record.issuedAt,
+        record.issuedVia,
+        record.renewedFrom,
+        pem,
+      );
   }
 
   findCertificate(fingerprint256: string): CertificateRecord | undefined {
@@ -189,8 +205,15 @@ export class CaDatabase {
     return this.#prepare('SELECT 1 FROM certificates WHERE key_fingerprint256 = ? LIMIT 1').get(keyFingerprint256) !== undefined;
   }
 
-  markSuperseded(serial: string): void {
-    this.#prepare("UPDATE certificates SET status = 'superseded' WHERE serial = ? AND status = 'issued'").run(serial);
+  /** False when the certificate was no longer `issued` (superseded or revoked meanwhile). */
+  markSuperseded(serial: string): boolean {
+    return this.#prepare("UPDATE certificates SET status = 'superseded' WHERE serial = ? AND status = 'issued'").run(serial).changes === 1;
+  }
+
+  /** The certificate that renewed this one, with its PEM when it was kept. */
+  successorOf(serial: string): { record: CertificateRecord; pem: string | null } | undefined {
+    const row = this.#prepare('SELECT * FROM certificates WHERE renewed_from = ? ORDER BY rowid LIMIT 1').get(serial);
+    return row === undefined ? undefined : { record: toCertificate(row), pem: (row['pem'] as string | null) ?? null };
   }
 
   /** The identity's certificate that is valid longest, if one is valid at `now` and not revoked. */

@@ -32,7 +32,7 @@ function tokenOf(context: CaContext, body: Record<string, unknown>, now: Date): 
   const record = context.db.findToken(hashToken(token));
   if (record === undefined) throw new Refusal('TOKEN_INVALID', 'this CA never minted this token');
   const who = { identity: record.identity, role: record.role };
-  if (record.usedAt !== null) throw new Refusal('TOKEN_USED', `this enrollment token was already used (at ${record.usedAt})`, who);
+  if (record.usedAt !== null) throw new Refusal('TOKEN_USED', `this enrollment token was already used (at ${record.usedAt}), or replaced by a later init at that time`, who);
   if (record.expires <= now.toISOString()) throw new Refusal('TOKEN_EXPIRED', `this enrollment token expired at ${record.expires}`, who);
   const role = body['role'];
   if (role !== undefined && role !== record.role) {

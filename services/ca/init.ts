@@ -19,7 +19,8 @@ const TOKEN_FILE = 'token';
  */
 export async function runInit(config: CaConfig, requests: readonly EnrollmentRequest[], log: Log): Promise<void> {
   const now = new Date();
-  const { authority, created } = await createOrLoadAuthority(config.caDir, now);
+  const { authority, created, recovered } = await createOrLoadAuthority(config.caDir, now);
+  if (recovered.length > 0) log.info('ca_recovered', { caDir: config.caDir, notes: recovered });
   log.info(created ? 'ca_created' : 'ca_kept', {
     caDir: config.caDir,
     subject: authority.certificate.subject.trim(),
@@ -58,7 +59,11 @@ async function prepareEnrollment(request: EnrollmentRequest, { authority, db, to
   const token = mintToken();
   const expires = new Date(now.getTime() + tokenTtlMs).toISOString();
   // In the database before it is in the file: a token an agent can read always works.
-  db.insertToken({ hash: hashToken(token), identity: request.identity, role: request.role, createdAt: now.toISOString(), expires, usedAt: null });
+  // One valid token per identity: the ones earlier runs minted (perhaps copied somewhere) stop working with this one.
+  db.transaction(() => {
+    db.spendUnusedTokens(request.identity, now);
+    db.insertToken({ hash: hashToken(token), identity: request.identity, role: request.role, createdAt: now.toISOString(), expires, usedAt: null });
+  });
   await db.flush();
   await writeFileAtomic(join(request.dir, TOKEN_FILE), token, 0o600);
   log.info('token_minted', { ...who, expires });

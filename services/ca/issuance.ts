@@ -1,4 +1,5 @@
 import { X509Certificate } from 'node:crypto';
+import { LEAF_BACKDATE_MS } from '../shared/clock-skew.ts';
 import { issueCertificate } from '../shared/x509.ts';
 import type { Authority } from './authority.ts';
 import type { CaContext, IssuedResponse } from './context.ts';
@@ -6,8 +7,6 @@ import type { CsrInput } from './csr-input.ts';
 import type { CertificateRecord, IssuedVia } from './database.ts';
 import { profileOf, type CaRole } from './roles.ts';
 
-// Backdated a little, for peers whose clocks lag a few seconds behind ours.
-const BACKDATE_MS = 5000;
 
 /** What the CA has decided to certify: the identity and role come from the token or the presented certificate, never from the CSR. */
 export interface Issuance {
@@ -45,7 +44,7 @@ export function signLeaf(authority: Authority, ttlMs: number, issuance: Issuance
 
 export function leafValidity(now: Date, ttlMs: number, caNotAfter: Date): { notBefore: Date; notAfter: Date } {
   const notAfter = new Date(Math.min(now.getTime() + ttlMs, caNotAfter.getTime()));
-  return { notBefore: new Date(now.getTime() - BACKDATE_MS), notAfter };
+  return { notBefore: new Date(now.getTime() - LEAF_BACKDATE_MS), notAfter };
 }
 
 function recordOf(certificate: X509Certificate, issuance: Issuance, now: Date): CertificateRecord {
@@ -64,7 +63,7 @@ function recordOf(certificate: X509Certificate, issuance: Issuance, now: Date): 
   };
 }
 
-export function responseOf(context: CaContext, issued: IssuedCertificate): IssuedResponse {
+export function responseOf(context: CaContext, issued: Pick<IssuedCertificate, 'pem' | 'record'>): IssuedResponse {
   return {
     certificate: issued.pem,
     ca: context.authority.certificatePem,

@@ -13,6 +13,8 @@ const USAGE = `usage: node services/ca/main.ts <command>
 environment: CA_DIR (/ca), CA_PORT (9000), CA_HOST (0.0.0.0), CERT_TTL (2m), CERT_TTL_MAX (24h), TOKEN_TTL (10m)`;
 
 const log = jsonLog();
+const SHUTDOWN_GRACE_MS = 3000;
+const FORCED_STOP_MARGIN_MS = 2000;
 const [command, ...args] = process.argv.slice(2);
 
 // Exit codes: 0 done (or stopped cleanly), 1 failed, 2 bad command line or configuration.
@@ -40,7 +42,8 @@ try {
 } catch (error) {
   process.exitCode = error instanceof ConfigError ? 2 : 1;
   const known = error instanceof ConfigError || error instanceof AuthorityError;
-  const message = known ? (error as Error).message : `failed: ${String((error as Error)?.stack ?? error)}`;
+  // One line: what failed (EADDRINUSE, say) is in the error's message; its stack is for developers.
+  const message = known ? (error as Error).message : `failed: ${String(error).split('\n')[0]}`;
   log.error('failed', { command: command ?? null, message });
   log.flush();
   console.error(`ca: ${message}${error instanceof ConfigError ? ' (see "help")' : ''}`);
@@ -58,11 +61,25 @@ async function serve(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info('shutting_down', { signal });
-    void ca.close().then(() => {
-      log.info('stopped');
+    // Whatever still holds the process (an fsync stuck on the thread pool, say) does not outlive the grace period.
+    // SIGKILL, not process.exit(), which waits for a blocked worker thread.
+    setTimeout(() => {
+      log.error('stop_forced', { afterMs: SHUTDOWN_GRACE_MS + FORCED_STOP_MARGIN_MS });
       log.flush();
-      process.exit(0);
-    });
+      process.kill(process.pid, 'SIGKILL');
+    }, SHUTDOWN_GRACE_MS + FORCED_STOP_MARGIN_MS).unref();
+    ca.close(SHUTDOWN_GRACE_MS).then(
+      () => {
+        log.info('stopped');
+        log.flush();
+        process.exit(0);
+      },
+      (error: unknown) => {
+        log.error('stop_failed', { message: String(error).split('\n')[0] });
+        log.flush();
+        process.exit(1);
+      },
+    );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

@@ -16,26 +16,58 @@ const ACCEPTED_HANDSHAKE_ERRORS = ['INVALID_PURPOSE'];
  * checked that it holds the key) and sends a CSR for a new key. The new
  * certificate is for the identity and role on record for the presented one.
  */
-export function renew(context: CaContext, socket: TLSSocket, body: Record<string, unknown>): { response: IssuedResponse; issued: IssuedCertificate; input: CsrInput; presented: CertificateRecord } {
+export function renew(context: CaContext, socket: TLSSocket, body: Record<string, unknown>): Renewal {
   const now = context.now();
   const presented = presentedCertificate(context, socket, now);
   const input = csrFrom(body);
   if (input.keyFingerprint256 === presented.keyFingerprint256) {
     throw new Refusal('KEY_REUSED', 'the CSR carries the key of the certificate being renewed: a renewal needs a new key', { identity: presented.identity });
   }
-  refuseKnownKey(context.db, input, presented.identity);
-  const issued = context.db.transaction(() => {
-    const leaf = signLeaf(
+  // Decided inside the transaction: two requests with one certificate cannot both find it current.
+  return context.db.transaction(() => {
+    const current = context.db.findCertificate(presented.fingerprint256);
+    if (current?.status === 'superseded') return { ...replayOf(context, current, input), input, presented };
+    if (current?.status !== 'issued') throw new Refusal('CERTIFICATE_REVOKED', 'the presented certificate was revoked', { identity: presented.identity });
+    refuseKnownKey(context.db, input, presented.identity);
+    const issued = signLeaf(
       context.authority,
       context.certTtlMs,
       { identity: presented.identity, role: presented.role, request: input, via: 'renew', renewedFrom: presented.serial },
       now,
     );
-    context.db.insertCertificate(leaf.record);
+    context.db.insertCertificate(issued.record, issued.pem);
     context.db.markSuperseded(presented.serial);
-    return leaf;
+    return { response: responseOf(context, issued), issued, replayed: false, input, presented };
   });
-  return { response: responseOf(context, issued), issued, input, presented };
+}
+
+/** What /renew did: a new certificate, or (replayed) the one an earlier request with the same key got. */
+export interface Renewal {
+  response: IssuedResponse;
+  issued: Pick<IssuedCertificate, 'record'>;
+  replayed: boolean;
+  input: CsrInput;
+  presented: CertificateRecord;
+}
+
+/**
+ * A superseded certificate renews nothing new: only its one holder renewed it,
+ * so another request with it is a copy (a stolen key) or a retry whose answer
+ * was lost. A retry brings a CSR for the key of the certificate that superseded
+ * it, and gets that certificate again; anything else is refused.
+ */
+function replayOf(context: CaContext, superseded: CertificateRecord, input: CsrInput): Pick<Renewal, 'response' | 'issued' | 'replayed'> {
+  const successor = context.db.successorOf(superseded.serial);
+  if (successor !== undefined && successor.pem !== null && successor.record.status === 'issued' && successor.record.keyFingerprint256 === input.keyFingerprint256) {
+    const { record, pem } = successor;
+    return { response: responseOf(context, { pem, record }), issued: { record }, replayed: true };
+  }
+  throw new Refusal('CERTIFICATE_SUPERSEDED', 'the presented certificate was superseded by its renewal: renew with the current one (a copy of this certificate and its key in use elsewhere means the key was stolen)', {
+    identity: superseded.identity,
+    serial: superseded.serial,
+    supersededBy: successor?.record.serial ?? null,
+    suspicion: 'key theft: a copy of a renewed certificate and its key is in use',
+  });
 }
 
 /**

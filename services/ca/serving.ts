@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../pki/files.ts';
 import { privateKeyToPem } from '../../pki/keys.ts';
+import { CLOCK_SKEW_MS } from '../shared/clock-skew.ts';
 import { CERTIFICATE_FILE, isIssuedBy, KEY_FILE, readKeyPair, TlsMaterialError, type KeyPair } from '../shared/tls-material.ts';
 import { generateKey, issueCertificate } from '../shared/x509.ts';
 import type { Authority } from './authority.ts';
@@ -9,13 +10,12 @@ import { keyFingerprint256 } from '../shared/key-fingerprint.ts';
 
 // The CA's own HTTPS certificate: the names agents reach it by in compose and on this machine.
 const SERVING_IDENTITY = 'ca';
-const SERVING_NAMES = [
+export const SERVING_NAMES = [
   { type: 'dns', value: 'ca' },
   { type: 'dns', value: 'localhost' },
   { type: 'ip', value: '127.0.0.1' },
 ] as const;
 const SERVING_LIFETIME_MS = 30 * 86_400_000;
-const CLOCK_SKEW_MS = 5 * 60_000;
 
 /**
  * The CA's serving certificate and key in CA_DIR (tls.crt, tls.key), made anew

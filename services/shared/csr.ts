@@ -153,6 +153,9 @@ function generalName(name: Asn1): SubjectName {
   if (name.tagClass === forge.asn1.Class.CONTEXT_SPECIFIC && name.type === 2) {
     return { type: 'dns', value: bytes.toString('latin1').toLowerCase() };
   }
+  if (name.tagClass === forge.asn1.Class.CONTEXT_SPECIFIC && name.type === 6) {
+    return { type: 'uri', value: bytes.toString('latin1') };
+  }
   if (name.tagClass === forge.asn1.Class.CONTEXT_SPECIFIC && name.type === 7 && (bytes.length === 4 || bytes.length === 16)) {
     return { type: 'ip', value: ipText(bytes) };
   }

@@ -24,7 +24,7 @@ export function nameOf(commonName: string): Asn1 {
 }
 
 export function subjectAltName(names: readonly SubjectName[]): ExtensionSpec {
-  const altNames = names.map((name) => (name.type === 'dns' ? { type: 2, value: name.value } : { type: 7, ip: name.value }));
+  const altNames = names.map((name) => (name.type === 'ip' ? { type: 7, ip: name.value } : { type: name.type === 'dns' ? 2 : 6, value: name.value }));
   return { name: 'subjectAltName', altNames };
 }
 

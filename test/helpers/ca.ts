@@ -195,8 +195,8 @@ export interface CaProcess {
   child: ChildProcess;
   port: number;
   listening: Record<string, unknown>;
-  /** SIGTERM, then the exit code and everything it printed. */
-  stop(): Promise<{ code: number | null; lines: Record<string, unknown>[] }>;
+  /** SIGTERM, then the exit code (or the signal that ended it) and everything it printed. */
+  stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null; lines: Record<string, unknown>[] }>;
 }
 
 /** `serve` as a real process on an ephemeral loopback port; resolves once it logs `listening`. */
@@ -208,7 +208,7 @@ export async function serveProcess(env: NodeJS.ProcessEnv): Promise<CaProcess> {
   });
   let stdout = '';
   child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   const listening = await new Promise<Record<string, unknown>>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`serve did not log "listening" in 15 s: ${stdout}`)), 15_000);
     const look = () => {
@@ -219,7 +219,7 @@ export async function serveProcess(env: NodeJS.ProcessEnv): Promise<CaProcess> {
       resolve(event);
     };
     child.stdout?.on('data', look);
-    void exited.then((code) => reject(new Error(`serve exited ${code} before listening: ${stdout}`)));
+    void exited.then(({ code }) => reject(new Error(`serve exited ${code} before listening: ${stdout}`)));
   });
   return {
     child,
@@ -227,8 +227,8 @@ export async function serveProcess(env: NodeJS.ProcessEnv): Promise<CaProcess> {
     port: Number(new URL(String(listening['url'])).port),
     async stop() {
       child.kill('SIGTERM');
-      const code = await exited;
-      return { code, lines: jsonLines(stdout) };
+      const { code, signal } = await exited;
+      return { code, signal, lines: jsonLines(stdout) };
     },
   };
 }
