@@ -38,21 +38,27 @@ class ResponseError extends Error {
   code = 'BAD_RESPONSE';
 }
 
+/** The newest TLS session this worker got, offered by every new connection in resume mode (as node:https's agent does). */
+interface Sessions {
+  latest: Buffer | undefined;
+}
+
 /**
  * One client connection slot. handshake: a new connection per request, no
  * session resumption, so every request pays a full mutual handshake. resume: a
- * new connection per request, offering the TLS session the previous one got.
+ * new connection per request, offering the worker's newest TLS session.
  * keepalive: one connection, reused for request after request.
  */
 class Slot {
   #job: LoadJob;
+  #sessions: Sessions;
   #target: URL;
   #socket: TLSSocket | undefined;
-  #session: Buffer | undefined;
   #request: string;
 
-  constructor(job: LoadJob) {
+  constructor(job: LoadJob, sessions: Sessions) {
     this.#job = job;
+    this.#sessions = sessions;
     this.#target = new URL(job.url);
     const close = job.mode === 'keepalive' ? '' : 'Connection: close\r\n';
     this.#request = `GET ${this.#target.pathname} HTTP/1.1\r\nHost: ${this.#target.host}\r\n${close}\r\n`;
@@ -75,13 +81,13 @@ class Slot {
   #connect(): Promise<TLSSocket> {
     const { cert, key, ca, mode } = this.#job;
     return new Promise((resolve, reject) => {
-      const socket = connect({ host: this.#target.hostname, port: Number(this.#target.port), cert, key, ca, session: mode === 'resume' ? this.#session : undefined }, () => {
+      const socket = connect({ host: this.#target.hostname, port: Number(this.#target.port), cert, key, ca, session: mode === 'resume' ? this.#sessions.latest : undefined }, () => {
         socket.off('error', reject);
         this.#socket = socket;
         resolve(socket);
       });
       // TLS 1.3 tickets come after the handshake; keep the newest for the next connection.
-      if (mode === 'resume') socket.on('session', (session: Buffer) => (this.#session = session));
+      if (mode === 'resume') socket.on('session', (session: Buffer) => (this.#sessions.latest = session));
       socket.once('error', reject);
     });
   }
@@ -129,9 +135,11 @@ async function runLoad(job: LoadJob): Promise<LoadResult> {
   const deadline = start + job.durationMs;
   const intervalMs = job.ratePerSecond > 0 ? 1000 / job.ratePerSecond : 0;
   let issued = 0;
-  const loop = async () => {
-    const slot = new Slot(job);
-    while (performance.now() < deadline && issued < job.maxRequests) {
+  const sessions: Sessions = { latest: undefined };
+  /** Requests one after another until the deadline, the cap, or `count` of them. */
+  const loop = async (count = Number.POSITIVE_INFINITY) => {
+    const slot = new Slot(job, sessions);
+    for (let sent = 0; sent < count && performance.now() < deadline && issued < job.maxRequests; sent++) {
       // At a fixed rate both servers see the same load, so their CPU per request compares like for like.
       const due = start + issued * intervalMs;
       issued++;
@@ -151,7 +159,10 @@ async function runLoad(job: LoadJob): Promise<LoadResult> {
     }
     slot.close();
   };
-  await Promise.all(Array.from({ length: job.concurrency }, loop));
+  // In resume mode one connection goes first, so that the others find a session
+  // to resume instead of all starting with a full handshake at once.
+  if (job.mode === 'resume') await loop(1);
+  await Promise.all(Array.from({ length: job.concurrency }, () => loop()));
   return result;
 }
 

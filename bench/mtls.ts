@@ -1,9 +1,9 @@
 // What mTLS costs in our server, side by side with a bare node:https baseline:
 //   npm run bench -- [--key-size 2048|3072] [--repeat 3] [--saturation-repeat 5]
-//                    [--seconds 2] [--warmup 0.5] [--concurrency 8]
+//                    [--seconds 1.5] [--warmup 0.5] [--concurrency 8]
 //                    [--saturation-concurrency 32] [--max-requests 100000]
 //                    [--handshake-rate 60] [--keepalive-rate 1500] [--kinds-repeat 3]
-//                    [--pki-runs 10] [--out DIR]
+//                    [--pki-runs 5] [--out DIR]
 // First at fixed rates (both servers see the same light load), then at
 // saturation (closed loop: each connection sends its next request as soon as the
 // last one is answered), where the targets are judged: kept-alive requests, full
@@ -53,6 +53,8 @@ interface Measured {
   resumed: number;
   completedInAll: number;
   cpuUsPerOp: number;
+  /** Server CPU time over the window's duration: 1.00 is one core kept busy, i.e. the server saturated. */
+  serverBusy: number;
   rssAfterWarmupMiB: number;
   rssAfterRunMiB: number;
 }
@@ -117,7 +119,7 @@ function readSettings() {
       'key-size': { type: 'string', default: '2048' },
       repeat: { type: 'string', default: '3' },
       'saturation-repeat': { type: 'string', default: '5' },
-      seconds: { type: 'string', default: '2' },
+      seconds: { type: 'string', default: '1.5' },
       warmup: { type: 'string', default: '0.5' },
       concurrency: { type: 'string', default: '8' },
       'saturation-concurrency': { type: 'string', default: '32' },
@@ -125,7 +127,7 @@ function readSettings() {
       'handshake-rate': { type: 'string', default: '60' },
       'keepalive-rate': { type: 'string', default: '1500' },
       'kinds-repeat': { type: 'string', default: '3' },
-      'pki-runs': { type: 'string', default: '10' },
+      'pki-runs': { type: 'string', default: '5' },
       out: { type: 'string', default: join(ROOT, 'bench/results') },
     },
   });
@@ -203,6 +205,7 @@ async function measure(load: Load, modes: Mode[], name: ServerName, tlsDir: stri
         resumed: result.resumed,
         completedInAll: result.completed,
         cpuUsPerOp: result.completed === 0 ? Number.NaN : (cpuMs * 1000) / result.completed,
+        serverBusy: cpuMs / 1000 / elapsedS,
         rssAfterWarmupMiB,
         rssAfterRunMiB: residentMiB(pid),
       });
@@ -323,6 +326,7 @@ function medians(runs: Cell[]): Measured {
     resumed: runs.reduce((sum, cell) => sum + cell.resumed, 0),
     completedInAll: runs.reduce((sum, cell) => sum + cell.completed, 0),
     cpuUsPerOp: of((cell) => cell.cpuUsPerOp),
+    serverBusy: of((cell) => cell.serverBusy),
     rssAfterWarmupMiB: of((cell) => cell.rssAfterWarmupMiB),
     rssAfterRunMiB: of((cell) => cell.rssAfterRunMiB),
   };
@@ -424,8 +428,8 @@ function formatTable(summary: Summary, floor: SignatureSpeed | undefined): strin
       load === 'fixed'
         ? `at fixed rates (${settings.rate.handshake} handshakes/s, ${settings.rate.keepalive} kept-alive requests/s; ${settings.concurrency} in flight; median of ${settings.repeat})`
         : `at saturation (closed loop, ${settings.saturationConcurrency} connections; median of ${settings.saturationRepeat})`,
-      `mode       server     req/s   p50 ms   p99 ms  errors  server CPU/op  ours/bare   RSS warm→after (MiB)`,
-      `---------  --------  ------  -------  -------  ------  -------------  ---------  --------------------`,
+      `mode       server     req/s   p50 ms   p99 ms  errors  server busy  server CPU/op  ours/bare   RSS warm→after (MiB)`,
+      `---------  --------  ------  -------  -------  ------  -----------  -------------  ---------  --------------------`,
     );
     for (const mode of MODES[load]) {
       const measured = summary[load][mode] as Pair;
@@ -439,6 +443,7 @@ function formatTable(summary: Summary, floor: SignatureSpeed | undefined): strin
             cell.p50Ms.toFixed(2).padStart(7),
             cell.p99Ms.toFixed(2).padStart(7),
             String(cell.errors).padStart(6),
+            `${Math.round(cell.serverBusy * 100)}%`.padStart(11),
             `${cell.cpuUsPerOp.toFixed(0)} µs`.padStart(13),
             (server === 'ours' ? `${measured.cpuRatio.toFixed(2)}×` : '').padStart(9),
             `${cell.rssAfterWarmupMiB.toFixed(1)} → ${cell.rssAfterRunMiB.toFixed(1)}`.padStart(20),
