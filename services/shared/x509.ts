@@ -110,7 +110,7 @@ function signerOf(request: CertificateInput, subjectSpki: Buffer): Signer {
 }
 
 /** The issuer's subject (copied, so the chain's names match exactly) and its own key identifier. */
-function issuerFields(certificate: X509Certificate): { name: Asn1; keyIdentifier: Buffer } {
+export function issuerFields(certificate: X509Certificate): { name: Asn1; keyIdentifier: Buffer } {
   const tbs = children(children(fromDer(certificate.raw))[0]);
   const fields = isContextSpecific(tbs[0], 0) ? tbs.slice(1) : tbs;
   const name = fields[4];
