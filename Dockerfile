@@ -3,6 +3,7 @@
 #   docker build --target pki    -t mtls-demo/pki .
 #   docker build --target server -t mtls-demo/server .
 #   docker build --target client -t mtls-demo/client .
+#   docker build --target agent  -t mtls-demo/agent .
 #
 # The three share the base image and one `npm ci`, so building all of them
 # costs little more than building one. Each final stage holds only the code
@@ -29,6 +30,16 @@ RUN npm pkg delete dependencies.node-forge dependencies.got \
 
 FROM deps AS deps-client
 RUN npm pkg delete dependencies.node-forge dependencies.koa \
+ && npm prune --omit=dev --offline --no-audit --no-fund \
+ && find node_modules -type d -empty -delete
+
+FROM deps AS deps-agent
+RUN npm pkg delete dependencies.koa \
+ && npm prune --omit=dev --offline --no-audit --no-fund \
+ && find node_modules -type d -empty -delete
+
+FROM deps AS deps-ca
+RUN npm pkg delete dependencies.got \
  && npm prune --omit=dev --offline --no-audit --no-fund \
  && find node_modules -type d -empty -delete
 
@@ -95,3 +106,39 @@ USER 1000:1000
 RUN { TLS_DIR= node services/client/main.ts >/dev/null 2>&1; [ $? -eq 2 ]; }
 ENV TLS_DIR=/tls
 ENTRYPOINT ["node", "services/client/main.ts"]
+
+# ---- agent: keeps one workload's certificate renewed (profile lifecycle) ---
+FROM runtime AS agent
+COPY --from=deps-agent /deps/node_modules node_modules
+COPY services/agent services/agent
+# /tls: the workload's volume (the agent writes it, the workload reads it);
+# /bootstrap: the agent's own volume with the enrollment token (read-only).
+RUN install -d -o node -g node /tls /bootstrap "$NODE_COMPILE_CACHE"
+USER 1000:1000
+# Loads every module (filling the compile cache): without TLS_DIR the agent
+# stops with exit code 2 only after every import succeeded.
+RUN { TLS_DIR= node services/agent/main.ts >/dev/null 2>&1; [ $? -eq 2 ]; } \
+ && { TLS_DIR= node services/agent/healthcheck.ts 2>&1 | grep -q 'TLS_DIR is required'; }
+ENV TLS_DIR=/tls BOOTSTRAP_DIR=/bootstrap
+# Healthy once /tls holds a valid certificate and key: the workload waits for it.
+HEALTHCHECK --interval=2s --timeout=3s --start-period=60s --retries=3 \
+  CMD ["node", "services/agent/healthcheck.ts"]
+ENTRYPOINT ["node", "services/agent/main.ts"]
+
+# ---- ca: the CA service (profile lifecycle): init once, then serve ---------
+FROM runtime AS ca
+COPY --from=deps-ca /deps/node_modules node_modules
+COPY pki/files.ts pki/keys.ts pki/
+COPY services/server/log.ts services/server/
+COPY services/ca services/ca
+# /ca: the CA's own volume (key 0600, dir 0700). /bootstrap/*: where init
+# writes each agent's token and CA certificate (the compose file mounts one
+# volume per agent there); owned by node so that new volumes are writable.
+RUN install -d -m 0700 -o node -g node /ca \
+ && install -d -o node -g node /bootstrap /bootstrap/server /bootstrap/client "$NODE_COMPILE_CACHE"
+USER 1000:1000
+RUN node services/ca/main.ts --help >/dev/null
+ENV CA_DIR=/ca
+EXPOSE 9000
+ENTRYPOINT ["node", "services/ca/main.ts"]
+CMD ["serve"]

@@ -8,7 +8,7 @@ COMPOSE := $(shell if docker compose version >/dev/null 2>&1; then echo 'docker 
   elif command -v docker-compose >/dev/null 2>&1; then echo docker-compose; fi)
 endif
 # Every profile: what `down`, `logs` and `clean` act on.
-COMPOSE_ALL = $(COMPOSE) --profile method1 --profile method2 --profile failures
+COMPOSE_ALL = $(COMPOSE) --profile method1 --profile method2 --profile failures --profile lifecycle
 
 # The rest of a recipe line runs with a Node that satisfies package.json's
 # engines first on PATH (Node 24 fetched on Debian when the host's is older)
@@ -25,7 +25,7 @@ TEST_FILES_unit = $(UNIT_TESTS)
 TEST_FILES = $(or $(TEST_FILES_$(TESTS)),$(error TESTS must be all or unit, not '$(TESTS)'))
 
 .PHONY: help test test-containers typecheck pki bench bench-pki \
-        build demo up-method1 up-method2 down logs clean compose
+        build demo demo-lifecycle up-method1 up-method2 up-lifecycle down logs clean compose
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -56,10 +56,15 @@ BUILD = DOCKER_BUILDKIT=1 COMPOSE_DOCKER_CLI_BUILD=1 $(COMPOSE) --profile method
 build: compose ## build the pki, server and client images
 	$(BUILD)
 
-demo: compose ## build, run method1, method2 and every failure scenario, print a report, tear down
+demo: compose demo-lifecycle ## build, run the lifecycle profile, method1, method2 and every failure scenario, print a report, tear down
 	@echo "Building the images (make build shows the details)..."
 	@$(BUILD) --quiet
 	@COMPOSE="$(COMPOSE)" demo/run.sh
+
+demo-lifecycle: compose ## the lifecycle profile with 10 s certificates for 40 s: a table of rotations, PASS/FAIL
+	@echo "Building the lifecycle images (make build shows the details)..."
+	@DOCKER_BUILDKIT=1 COMPOSE_DOCKER_CLI_BUILD=1 $(COMPOSE) --profile lifecycle build --quiet
+	@COMPOSE="$(COMPOSE)" demo/lifecycle.sh
 
 up-method1: compose ## start method1 in the background (pki, server, client); shows the client
 	$(COMPOSE_ALL) down --remove-orphans
@@ -72,6 +77,11 @@ up-method2: compose ## same with method2 (one shared self-signed certificate)
 	$(COMPOSE) --profile method2 up -d
 	$(COMPOSE) --profile method2 logs --follow client-method2
 	@echo "server: https://localhost:9443 (make logs, make down)"
+
+up-lifecycle: compose ## CA service + agents + loop client (CERT_TTL=15s make up-lifecycle); shows the rotations
+	$(COMPOSE_ALL) down --remove-orphans
+	$(COMPOSE) --profile lifecycle up -d
+	$(COMPOSE) --profile lifecycle logs --follow server-agent client-agent server-lifecycle client-lifecycle
 
 down: compose ## stop and remove the containers; the volumes (and the CA) stay
 	$(COMPOSE_ALL) down --remove-orphans

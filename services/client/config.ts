@@ -1,4 +1,5 @@
 import { ConfigError, integerSetting, requiredSetting } from '../shared/config-error.ts';
+import { readLoopConfig, type LoopConfig } from './loop-config.ts';
 
 /** The client's settings, read and checked once at start-up. */
 export interface ClientConfig {
@@ -10,6 +11,8 @@ export interface ClientConfig {
   waitForServerMs: number;
   /** text: lines for a person; json: one JSON document for a script. */
   output: OutputFormat;
+  /** Continuous traffic (CLIENT_MODE=loop) instead of one exchange. */
+  loop: LoopConfig | undefined;
 }
 
 export type OutputFormat = 'text' | 'json';
@@ -22,6 +25,7 @@ export function readClientConfig(env: NodeJS.ProcessEnv): ClientConfig {
     timeoutMs: integerSetting(env, 'TIMEOUT_MS', 5000, 100, 120_000),
     waitForServerMs: integerSetting(env, 'WAIT_FOR_SERVER_MS', 10_000, 0, 300_000),
     output: readOutput(env['OUTPUT']),
+    loop: readLoopConfig(env),
   };
 }
 

@@ -2,6 +2,7 @@ import { ConfigError } from '../shared/config-error.ts';
 import { certificateProblems, TlsMaterialError } from '../shared/tls-material.ts';
 import { readClientConfig } from './config.ts';
 import { exchange } from './exchange.ts';
+import { runLoopProcess } from './loop.ts';
 import { readClientMaterial } from './material.ts';
 import { formatExchange } from './report.ts';
 import { formatExchangeJson } from './report-json.ts';
@@ -9,6 +10,7 @@ import { formatExchangeJson } from './report-json.ts';
 // Exit codes: 0 the server answered 2xx; 1 the exchange failed; 2 bad configuration or material.
 try {
   const config = readClientConfig(process.env);
+  if (config.loop !== undefined) process.exit(await runLoopProcess(config, config.loop));
   const material = await readClientMaterial(config.tlsDir);
   const warnings = material.certificate === undefined ? [] : certificateProblems(material.certificate, 'client');
   const result = await exchange(config, material);

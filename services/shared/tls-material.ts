@@ -111,7 +111,7 @@ async function readPem(file: string): Promise<string> {
 }
 
 /** Every certificate in a PEM bundle (a ca.crt may hold several). */
-function parseCertificates(file: string, pem: string): X509Certificate[] {
+export function parseCertificates(file: string, pem: string): X509Certificate[] {
   const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
   if (blocks.length === 0) throw new TlsMaterialError(file, 'holds no PEM certificate');
   return blocks.map((block) => {

@@ -1,0 +1,150 @@
+import type { KeyObject, X509Certificate } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Emit } from '../shared/json-lines.ts';
+import { readTlsMaterial, readTrust, TlsMaterialError, type TlsMaterial } from '../shared/tls-material.ts';
+import { CaError, type Issued } from './ca-client.ts';
+import type { AgentConfig } from './config.ts';
+import { keyFingerprint256 } from '../shared/key-fingerprint.ts';
+import { checkIssued, IssuedCertificateError } from './issued.ts';
+import { renewalTime, retryDelay, waitBeforeRenewal, type Random } from '../shared/renewal.ts';
+import { commit, discard, removeLeftovers, stageKey } from './volume.ts';
+
+export const TOKEN_FILE = 'token';
+
+/** What the agent talks to; injected, so tests can drive it with a real CA on loopback and a fake clock. */
+export interface AgentDeps {
+  emit: Emit;
+  now(): Date;
+  random: Random;
+  /** Resolves after `ms`, or at once when `signal` aborts. */
+  sleep(ms: number, signal: AbortSignal): Promise<void>;
+  newKey(): Promise<KeyObject>;
+  /** A CSR signed by `key`, asking for `identity`. */
+  csr(key: KeyObject, identity: string): string;
+  keyPem(key: KeyObject): string;
+  enroll(trustPem: string, token: string, csr: string): Promise<Issued>;
+  renew(trustPem: string, current: TlsMaterial, csr: string): Promise<Issued>;
+}
+
+/**
+ * Keeps the workload's volume holding a valid certificate until `signal`
+ * aborts: enrolls with the bootstrap token when there is none (or it
+ * expired), renews over mTLS at about 2/3 of each certificate's lifetime,
+ * with a new key every time, and retries with bounded backoff while the CA
+ * is unreachable. The current certificate stays in place until its successor
+ * is installed.
+ */
+export async function runAgent(config: AgentConfig, deps: AgentDeps, signal: AbortSignal): Promise<void> {
+  await removeLeftovers(config.tlsDir);
+  let held = await readHeld(config, deps);
+  let renewAt = held === undefined ? undefined : renewalTime(validity(held.certificate), deps.random);
+  let failures = 0;
+  let expiredReported = false;
+  while (!signal.aborted) {
+    if (held !== undefined && renewAt !== undefined && failures === 0) {
+      await deps.sleep(waitBeforeRenewal(renewAt, deps.now(), config.backoff.minMs), signal);
+      if (signal.aborted) break;
+    }
+    const usable = held !== undefined && deps.now() < held.certificate.validToDate ? held : undefined;
+    if (held !== undefined && usable === undefined && !expiredReported) {
+      expiredReported = true;
+      deps.emit('certificate_expired', { identity: config.identity, ...describe(held.certificate), hint: 'renewal needs a valid certificate: enrolling again with the token in BOOTSTRAP_DIR' });
+    }
+    try {
+      const next = await rotate(config, deps, usable);
+      held = next;
+      renewAt = renewalTime(validity(next.certificate), deps.random);
+      failures = 0;
+      expiredReported = false;
+      deps.emit(usable === undefined ? 'enrolled' : 'renewed', {
+        identity: config.identity,
+        ...describe(next.certificate),
+        ...(usable === undefined ? {} : { previousSerial: usable.certificate.serialNumber, previousPublicKeyFingerprint: keyFingerprint256(usable.certificate.publicKey) }),
+        renewAt: renewAt.toISOString(),
+      });
+    } catch (error) {
+      if (!isExpectedFailure(error)) throw error;
+      failures++;
+      const timeLeftMs = usable === undefined ? 0 : usable.certificate.validToDate.getTime() - deps.now().getTime();
+      const delay = retryDelay(failures, timeLeftMs, config.backoff, deps.random);
+      deps.emit(usable === undefined ? 'enroll_failed' : 'renew_failed', {
+        identity: config.identity,
+        code: (error as { code: string }).code,
+        message: (error as Error).message,
+        attempt: failures,
+        retryInMs: delay,
+        ...(usable === undefined ? {} : stillHeld(usable.certificate, timeLeftMs)),
+      });
+      await deps.sleep(delay, signal);
+    }
+  }
+}
+
+/** One new key, one CSR, one certificate, one swap; the staged key is removed if any step fails. */
+async function rotate(config: AgentConfig, deps: AgentDeps, current: TlsMaterial | undefined): Promise<TlsMaterial> {
+  const trust = current ?? (await readTrust(config.bootstrapDir));
+  const key = await deps.newKey();
+  const keyPem = deps.keyPem(key);
+  const staging = await stageKey(config.tlsDir, keyPem);
+  try {
+    const csr = deps.csr(key, config.identity);
+    const issued = current === undefined ? await deps.enroll(trust.caPem, await readToken(config.bootstrapDir), csr) : await deps.renew(trust.caPem, current, csr);
+    const now = deps.now();
+    const certificate = checkIssued(issued, key, { identity: config.identity, role: config.role, trust: trust.ca }, now);
+    await commit(config.tlsDir, staging, { certificatePem: issued.certificatePem, caPem: issued.caPem, serial: certificate.serialNumber }, now);
+  } catch (error) {
+    await discard(staging);
+    throw error;
+  }
+  return readTlsMaterial(config.tlsDir);
+}
+
+/** The certificate and key in the volume, when they are there and belong together; expired ones too (they say what to do next). */
+async function readHeld(config: AgentConfig, deps: AgentDeps): Promise<TlsMaterial | undefined> {
+  try {
+    return await readTlsMaterial(config.tlsDir);
+  } catch (error) {
+    if (!(error instanceof TlsMaterialError)) throw error;
+    if (error.problem !== 'missing') deps.emit('volume_unusable', { identity: config.identity, file: error.file, problem: error.problem, action: 'enrolling anew' });
+    return undefined;
+  }
+}
+
+/** The one-time token init wrote; a missing one is a CaError-like failure the loop retries (it may still be on its way). */
+async function readToken(bootstrapDir: string): Promise<string> {
+  const file = join(bootstrapDir, TOKEN_FILE);
+  try {
+    return (await readFile(file, 'utf8')).trim();
+  } catch (error) {
+    throw new CaError('TOKEN_MISSING', `no enrollment token at ${file} (${(error as NodeJS.ErrnoException).code})`);
+  }
+}
+
+function isExpectedFailure(error: unknown): boolean {
+  return error instanceof CaError || error instanceof IssuedCertificateError || error instanceof TlsMaterialError;
+}
+
+/** What a failed renewal leaves in place, and for how long. */
+function stillHeld(certificate: X509Certificate, timeLeftMs: number): Record<string, unknown> {
+  return {
+    serial: certificate.serialNumber,
+    notAfter: certificate.validToDate.toISOString(),
+    timeLeftMs: Math.max(0, timeLeftMs),
+    keeping: 'the current certificate, until it expires',
+  };
+}
+
+function validity(certificate: X509Certificate): { notBefore: Date; notAfter: Date } {
+  return { notBefore: certificate.validFromDate, notAfter: certificate.validToDate };
+}
+
+/** What the log says about a certificate: enough to follow a rotation, and to tell its key from the previous one's. */
+function describe(certificate: X509Certificate): Record<string, string> {
+  return {
+    serial: certificate.serialNumber,
+    notBefore: certificate.validFromDate.toISOString(),
+    notAfter: certificate.validToDate.toISOString(),
+    publicKeyFingerprint: keyFingerprint256(certificate.publicKey),
+  };
+}

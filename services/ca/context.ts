@@ -1,0 +1,20 @@
+import type { Authority } from './authority.ts';
+import type { CaDatabase } from './database.ts';
+
+/** What the request handlers work with: the CA, its inventory, its policy and its clock. */
+export interface CaContext {
+  authority: Authority;
+  db: CaDatabase;
+  /** Lifetime of issued certificates, already capped. */
+  certTtlMs: number;
+  now: () => Date;
+}
+
+/** A successful enrollment or renewal, as the API returns it. */
+export interface IssuedResponse {
+  certificate: string;
+  ca: string;
+  serial: string;
+  notBefore: string;
+  notAfter: string;
+}

@@ -1,0 +1,193 @@
+import { chmodSync } from 'node:fs';
+import { DatabaseSync } from 'node:sqlite';
+import type { CaRole } from './roles.ts';
+
+export type IssuedVia = 'self' | 'enroll' | 'renew';
+export type CertificateStatus = 'issued' | 'superseded' | 'revoked';
+
+/** One row of the inventory: every certificate this CA ever signed. */
+export interface CertificateRecord {
+  serial: string;
+  identity: string;
+  role: CaRole;
+  notBefore: string;
+  notAfter: string;
+  /** SHA-256 of the public key (SubjectPublicKeyInfo DER): tells a new key from a new serial. */
+  keyFingerprint256: string;
+  /** SHA-256 of the certificate, as `openssl x509 -fingerprint -sha256` prints it. */
+  fingerprint256: string;
+  status: CertificateStatus;
+  issuedAt: string;
+  issuedVia: IssuedVia;
+  /** The serial of the certificate presented to renew, for renewals. */
+  renewedFrom: string | null;
+}
+
+/** An enrollment token as stored: only its hash, never the token. */
+export interface TokenRecord {
+  hash: string;
+  identity: string;
+  role: CaRole;
+  createdAt: string;
+  expires: string;
+  usedAt: string | null;
+}
+
+// Times are ISO 8601 UTC strings from Date#toISOString: they sort as they compare,
+// and stay readable with the sqlite3 shell.
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS certificates (
+  serial TEXT PRIMARY KEY,
+  identity TEXT NOT NULL,
+  role TEXT NOT NULL CHECK (role IN ('server', 'client', 'admin')),
+  not_before TEXT NOT NULL,
+  not_after TEXT NOT NULL,
+  key_fingerprint256 TEXT NOT NULL,
+  fingerprint256 TEXT NOT NULL UNIQUE,
+  status TEXT NOT NULL CHECK (status IN ('issued', 'superseded', 'revoked')),
+  issued_at TEXT NOT NULL,
+  issued_via TEXT NOT NULL CHECK (issued_via IN ('self', 'enroll', 'renew')),
+  renewed_from TEXT REFERENCES certificates (serial)
+) STRICT;
+CREATE INDEX IF NOT EXISTS certificates_by_key ON certificates (key_fingerprint256);
+CREATE INDEX IF NOT EXISTS certificates_by_identity ON certificates (identity, not_after);
+CREATE TABLE IF NOT EXISTS tokens (
+  hash TEXT PRIMARY KEY,
+  identity TEXT NOT NULL,
+  role TEXT NOT NULL CHECK (role IN ('server', 'client', 'admin')),
+  created_at TEXT NOT NULL,
+  expires TEXT NOT NULL,
+  used_at TEXT
+) STRICT;
+`;
+
+type Row = Record<string, unknown>;
+
+/** The CA's inventory and its enrollment tokens, in one SQLite file. */
+export class CaDatabase {
+  readonly #db: DatabaseSync;
+
+  constructor(path: string) {
+    this.#db = new DatabaseSync(path);
+    chmodSync(path, 0o600);
+    // WAL: readers never wait for the writer, and a commit appends to the log
+    // instead of rewriting pages. synchronous=FULL: a commit is on disk before
+    // the CA answers, so a token spent is spent even after a power cut.
+    this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;');
+    this.#db.exec(SCHEMA);
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+
+  /** Runs `work` in one write transaction: all of it is stored, or none. */
+  transaction<T>(work: () => T): T {
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = work();
+      this.#db.exec('COMMIT');
+      return result;
+    } catch (error) {
+      this.#db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  insertToken(token: TokenRecord): void {
+    this.#db
+      .prepare('INSERT INTO tokens (hash, identity, role, created_at, expires, used_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(token.hash, token.identity, token.role, token.createdAt, token.expires, token.usedAt);
+  }
+
+  findToken(hash: string): TokenRecord | undefined {
+    const row = this.#db.prepare('SELECT * FROM tokens WHERE hash = ?').get(hash);
+    return row === undefined ? undefined : toToken(row);
+  }
+
+  /** Marks the token used if it is still unused and unexpired; false if another request got there first. */
+  spendToken(hash: string, now: Date): boolean {
+    const at = now.toISOString();
+    const result = this.#db.prepare('UPDATE tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL AND expires > ?').run(at, hash, at);
+    return result.changes === 1;
+  }
+
+  insertCertificate(record: CertificateRecord): void {
+    this.#db
+      .prepare(
+        `INSERT INTO certificates (serial, identity, role, not_before, not_after, key_fingerprint256, fingerprint256,
+           status, issued_at, issued_via, renewed_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        record.serial,
+        record.identity,
+        record.role,
+        record.notBefore,
+        record.notAfter,
+        record.keyFingerprint256,
+        record.fingerprint256,
+        record.status,
+        record.issuedAt,
+        record.issuedVia,
+        record.renewedFrom,
+      );
+  }
+
+  findCertificate(fingerprint256: string): CertificateRecord | undefined {
+    const row = this.#db.prepare('SELECT * FROM certificates WHERE fingerprint256 = ?').get(fingerprint256);
+    return row === undefined ? undefined : toCertificate(row);
+  }
+
+  /** Whether any certificate of this CA ever carried this public key. */
+  keyCertified(keyFingerprint256: string): boolean {
+    return this.#db.prepare('SELECT 1 FROM certificates WHERE key_fingerprint256 = ? LIMIT 1').get(keyFingerprint256) !== undefined;
+  }
+
+  markSuperseded(serial: string): void {
+    this.#db.prepare("UPDATE certificates SET status = 'superseded' WHERE serial = ? AND status = 'issued'").run(serial);
+  }
+
+  /** The identity's certificate that is valid longest, if one is valid at `now` and not revoked. */
+  currentCertificate(identity: string, now: Date): CertificateRecord | undefined {
+    const at = now.toISOString();
+    const row = this.#db
+      .prepare(
+        `SELECT * FROM certificates WHERE identity = ? AND status != 'revoked' AND not_before <= ? AND not_after > ?
+         ORDER BY not_after DESC LIMIT 1`,
+      )
+      .get(identity, at, at);
+    return row === undefined ? undefined : toCertificate(row);
+  }
+
+  /** Every certificate, oldest first. */
+  certificates(): CertificateRecord[] {
+    return this.#db.prepare('SELECT * FROM certificates ORDER BY issued_at, rowid').all().map(toCertificate);
+  }
+}
+
+function toCertificate(row: Row): CertificateRecord {
+  return {
+    serial: row['serial'] as string,
+    identity: row['identity'] as string,
+    role: row['role'] as CaRole,
+    notBefore: row['not_before'] as string,
+    notAfter: row['not_after'] as string,
+    keyFingerprint256: row['key_fingerprint256'] as string,
+    fingerprint256: row['fingerprint256'] as string,
+    status: row['status'] as CertificateStatus,
+    issuedAt: row['issued_at'] as string,
+    issuedVia: row['issued_via'] as IssuedVia,
+    renewedFrom: (row['renewed_from'] as string | null) ?? null,
+  };
+}
+
+function toToken(row: Row): TokenRecord {
+  return {
+    hash: row['hash'] as string,
+    identity: row['identity'] as string,
+    role: row['role'] as CaRole,
+    createdAt: row['created_at'] as string,
+    expires: row['expires'] as string,
+    usedAt: (row['used_at'] as string | null) ?? null,
+  };
+}

@@ -1,0 +1,69 @@
+import { jsonLog } from '../server/log.ts';
+import { ConfigError } from '../shared/config-error.ts';
+import { AuthorityError } from './authority.ts';
+import { readCaConfig, readEnrollmentRequests } from './config.ts';
+import { printInventory } from './inventory.ts';
+import { runInit } from './init.ts';
+import { startCa } from './serve.ts';
+
+const USAGE = `usage: node services/ca/main.ts <command>
+  init [--enroll IDENTITY:ROLE:DIR]...  create the CA (once) and mint one enrollment token per identity
+  serve                                 run the CA's HTTPS API
+  inventory                             print every certificate issued, one JSON line each
+environment: CA_DIR (/ca), CA_PORT (9000), CA_HOST (0.0.0.0), CERT_TTL (2m), CERT_TTL_MAX (24h), TOKEN_TTL (10m)`;
+
+const log = jsonLog();
+const [command, ...args] = process.argv.slice(2);
+
+// Exit codes: 0 done (or stopped cleanly), 1 failed, 2 bad command line or configuration.
+try {
+  switch (command) {
+    case 'init':
+      await runInit(readCaConfig(process.env), readEnrollmentRequests(args), log);
+      break;
+    case 'serve':
+      noArguments('serve', args);
+      await serve();
+      break;
+    case 'inventory':
+      noArguments('inventory', args);
+      printInventory(readCaConfig(process.env).caDir, log);
+      break;
+    case '--help':
+    case 'help':
+      console.log(USAGE);
+      break;
+    default:
+      throw new ConfigError(command === undefined ? 'a command is required' : `unknown command "${command}"`);
+  }
+  log.flush();
+} catch (error) {
+  process.exitCode = error instanceof ConfigError ? 2 : 1;
+  const known = error instanceof ConfigError || error instanceof AuthorityError;
+  const message = known ? (error as Error).message : `failed: ${String((error as Error)?.stack ?? error)}`;
+  log.error('failed', { command: command ?? null, message });
+  log.flush();
+  console.error(`ca: ${message}${error instanceof ConfigError ? ' (see "help")' : ''}`);
+}
+
+function noArguments(name: string, rest: readonly string[]): void {
+  if (rest.length > 0) throw new ConfigError(`${name} takes no arguments, got "${rest.join(' ')}"`);
+}
+
+async function serve(): Promise<void> {
+  const ca = await startCa(readCaConfig(process.env), log);
+  // PID 1 in a container gets no default signal handling: stop cleanly ourselves.
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('shutting_down', { signal });
+    void ca.close().then(() => {
+      log.info('stopped');
+      log.flush();
+      process.exit(0);
+    });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}

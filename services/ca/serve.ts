@@ -1,0 +1,62 @@
+import { join } from 'node:path';
+import type { Log } from '../server/log.ts';
+import { summarizeCertificate } from '../shared/certificate.ts';
+import { createCaApp } from './app.ts';
+import { DATABASE_FILE, loadAuthority } from './authority.ts';
+import { describeConfig, type CaConfig } from './config.ts';
+import type { CaContext } from './context.ts';
+import { CaDatabase } from './database.ts';
+import { formatDuration } from './duration.ts';
+import { startCaServer } from './server.ts';
+import { ensureServingCertificate } from './serving.ts';
+
+const SERVING_CHECK_MS = 3_600_000;
+
+export interface RunningCa {
+  port: number;
+  context: CaContext;
+  /** Stops accepting, lets in-flight requests finish (up to `graceMs`), closes the database. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** `serve`: loads what `init` made and answers the API until closed. */
+export async function startCa(config: CaConfig, log: Log): Promise<RunningCa> {
+  const authority = await loadAuthority(config.caDir, new Date());
+  const db = new CaDatabase(join(config.caDir, DATABASE_FILE));
+  try {
+    const serving = await ensureServingCertificate(config.caDir, authority, db, new Date());
+    const context: CaContext = { authority, db, certTtlMs: config.certTtlMs, now: () => new Date() };
+    const server = await startCaServer(config, createCaApp(context, log), { pair: serving.pair, caPem: authority.certificatePem }, log);
+    log.info('listening', {
+      url: `https://${config.host.includes(':') ? `[${config.host}]` : config.host}:${server.port}/`,
+      ...describeConfig(config),
+      ca: { subject: authority.certificate.subject.trim(), fingerprint256: authority.certificate.fingerprint256, notAfter: authority.certificate.validToDate.toISOString() },
+      serving: summarizeCertificate(serving.pair.certificate),
+    });
+    if (config.certTtlCappedFrom !== undefined) {
+      log.warn('cert_ttl_capped', { asked: formatDuration(config.certTtlCappedFrom), using: formatDuration(config.certTtlMs) });
+    }
+    // The serving certificate lives 30 days: check hourly, swap it in for new connections in its last third.
+    const refresh = setInterval(() => {
+      ensureServingCertificate(config.caDir, authority, db, new Date())
+        .then(({ pair, issued }) => {
+          if (!issued) return;
+          server.setServing(pair);
+          log.info('serving_certificate_renewed', { serial: pair.certificate.serialNumber, notAfter: pair.certificate.validToDate.toISOString() });
+        })
+        .catch((error: unknown) => log.error('serving_certificate_renewal_failed', { error: String(error) }));
+    }, SERVING_CHECK_MS).unref();
+    return {
+      port: server.port,
+      context,
+      async close(graceMs = 3000) {
+        clearInterval(refresh);
+        await server.close(graceMs);
+        db.close();
+      },
+    };
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}

@@ -1,0 +1,13 @@
+import { createHash, type KeyObject } from 'node:crypto';
+import { publicKeyOf } from './der.ts';
+
+/**
+ * SHA-256 of the public key (its SubjectPublicKeyInfo DER), spelled like
+ * X509Certificate#fingerprint256. Two certificates with the same key have the
+ * same key fingerprint whatever their serials: this is how a renewal proves it
+ * brought a new key.
+ */
+export function keyFingerprint256(key: KeyObject): string {
+  const der = publicKeyOf(key).export({ type: 'spki', format: 'der' });
+  return (createHash('sha256').update(der).digest('hex').toUpperCase().match(/../g) ?? []).join(':');
+}

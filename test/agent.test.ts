@@ -1,0 +1,206 @@
+// The agent as a real process against our real CA on loopback: enrollment with the
+// one-time token, renewals with a new key at about 2/3 of the lifetime, a CA outage,
+// and the answers it must refuse to install.
+import assert from 'node:assert/strict';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { readCaConfig, readEnrollmentRequests, type CaConfig } from '../services/ca/config.ts';
+import { runInit } from '../services/ca/init.ts';
+import { startCa, type RunningCa } from '../services/ca/serve.ts';
+import { startEventProcess, type Event, type EventProcess } from './helpers/events.ts';
+import { openssl, ROOT, run, temporaryDirectory } from './helpers/processes.ts';
+import { memoryLog } from './helpers/server.ts';
+
+const AGENT = join(ROOT, 'services/agent/main.ts');
+
+/** Our CA in process, on a loopback port, with a 6 s certificate lifetime (11 s with the CA's 5 s backdating). */
+class TestCa {
+  config: CaConfig;
+  running: RunningCa | undefined;
+  port = 0;
+
+  constructor(dir: string) {
+    this.config = readCaConfig({ CA_DIR: join(dir, 'ca'), CA_PORT: '0', CA_HOST: '127.0.0.1', CERT_TTL: '6s' });
+  }
+
+  /** `init` without enrollments: the CA key, certificate and database, created once. */
+  async init(): Promise<void> {
+    await runInit(this.config, [], memoryLog());
+  }
+
+  async start(): Promise<void> {
+    this.running = await startCa({ ...this.config, port: this.port }, memoryLog());
+    this.port = this.running.port;
+  }
+
+  async stop(): Promise<void> {
+    await this.running?.close(0);
+    this.running = undefined;
+  }
+
+  /** init --enroll IDENTITY:ROLE:DIR, as the compose profile's init does; returns DIR. */
+  async bootstrap(identity: string, role: string): Promise<string> {
+    const dir = join(await temporaryDirectory('agent-bootstrap-'), identity);
+    await runInit(this.config, readEnrollmentRequests(['--enroll', `${identity}:${role}:${dir}`]), memoryLog());
+    return dir;
+  }
+
+  get url(): string {
+    return `https://localhost:${this.port}/`;
+  }
+}
+
+function startAgent(ca: TestCa, env: NodeJS.ProcessEnv): EventProcess {
+  return startEventProcess(AGENT, { CA_URL: ca.url, RETRY_MIN_MS: '200', RETRY_MAX_MS: '2000', ...env });
+}
+
+const named = (name: string) => (event: Event) => event.event === name;
+
+describe('the agent against our CA', () => {
+  let ca: TestCa;
+  before(async () => {
+    ca = new TestCa(await temporaryDirectory('agent-ca-'));
+    await ca.init();
+    await ca.start();
+  });
+  after(() => ca.stop());
+
+  it('enrolls with its token, then renews at about 2/3 of the lifetime with a new key each time; only the current generation stays', async () => {
+    const tls = await temporaryDirectory('agent-tls-');
+    const agent = startAgent(ca, { TLS_DIR: tls, BOOTSTRAP_DIR: await ca.bootstrap('server', 'server'), IDENTITY: 'server', ROLE: 'server' });
+    let events: Event[];
+    try {
+      const enrolled = await agent.waitFor(named('enrolled'));
+      await agent.waitFor((event) => agent.events.filter(named('renewed')).length >= 2 && event.event === 'renewed');
+      events = agent.events.filter((event) => ['enrolled', 'renewed'].includes(event.event));
+      assert.equal(events[0], enrolled);
+    } finally {
+      assert.equal(await agent.stop(), 0, agent.stderr());
+    }
+    for (const [previous, next] of events.slice(0, 3).map((event, i) => [event, events[i + 1]] as const).slice(0, 2)) {
+      assert.ok(next !== undefined);
+      assert.notEqual(next['publicKeyFingerprint'], previous['publicKeyFingerprint'], 'a renewal kept the key');
+      assert.equal(next['previousPublicKeyFingerprint'], previous['publicKeyFingerprint']);
+      assert.equal(next['previousSerial'], previous['serial']);
+      // Renewed once 62-67% of the previous certificate's lifetime had passed, not before.
+      const [from, to] = [Date.parse(String(previous['notBefore'])), Date.parse(String(previous['notAfter']))];
+      assert.ok(Date.parse(String(next['time'])) >= from + 0.61 * (to - from), `renewed too early: ${JSON.stringify(next)}`);
+      assert.ok(Date.parse(String(next['time'])) < to, 'renewed only after the certificate expired');
+    }
+    // What is in the volume is the last certificate, its key, ECDSA P-256 by default, 0600.
+    const last = events.at(-1) as Event;
+    const certificate = new X509Certificate(await readFile(join(tls, 'tls.crt')));
+    assert.equal(certificate.serialNumber, last['serial']);
+    assert.equal(certificate.subjectAltName, 'DNS:server');
+    const key = createPrivateKey(await readFile(join(tls, 'tls.key')));
+    assert.equal(key.asymmetricKeyType, 'ec');
+    assert.equal(key.asymmetricKeyDetails?.namedCurve, 'prime256v1');
+    assert.ok(certificate.checkPrivateKey(key));
+    assert.equal((await stat(join(tls, '..data', 'tls.key'))).mode & 0o777, 0o600);
+    const generations = (await readdir(tls)).filter((entry) => entry.startsWith('..') && entry !== '..data');
+    assert.deepEqual(generations, [`${(await readdir(tls)).find((e) => e.endsWith(`_${last['serial']}`))}`]);
+    const verified = await openssl('verify', '-x509_strict', '-purpose', 'sslserver', '-CAfile', join(tls, 'ca.crt'), join(tls, 'tls.crt'));
+    assert.equal(verified.stdout.trim(), `${join(tls, 'tls.crt')}: OK`, verified.stderr);
+  });
+
+  it('while the CA is down: keeps the current certificate, logs the time left, retries with backoff, and renews once it is back', async () => {
+    const tls = await temporaryDirectory('agent-tls-');
+    const agent = startAgent(ca, { TLS_DIR: tls, BOOTSTRAP_DIR: await ca.bootstrap('client', 'client'), IDENTITY: 'client', ROLE: 'client' });
+    try {
+      const enrolled = await agent.waitFor(named('enrolled'));
+      await ca.stop();
+      const failed = await agent.waitFor(named('renew_failed'));
+      assert.equal(failed['code'], 'ECONNREFUSED');
+      assert.equal(failed['serial'], enrolled['serial']);
+      assert.ok((failed['timeLeftMs'] as number) > 0, JSON.stringify(failed));
+      assert.equal(failed['keeping'], 'the current certificate, until it expires');
+      await agent.waitFor((event) => agent.events.filter(named('renew_failed')).length >= 3 && event.event === 'renew_failed');
+      // Nothing was swapped meanwhile.
+      assert.equal(new X509Certificate(await readFile(join(tls, 'tls.crt'))).serialNumber, enrolled['serial']);
+      await ca.start();
+      const renewed = await agent.waitFor(named('renewed'));
+      assert.equal(renewed['previousSerial'], enrolled['serial']);
+    } finally {
+      if (ca.running === undefined) await ca.start();
+      assert.equal(await agent.stop(), 0, agent.stderr());
+    }
+    const failures = agent.events.filter(named('renew_failed'));
+    for (const [i, failure] of failures.entries()) {
+      assert.equal(failure['attempt'], i + 1);
+      assert.ok((failure['retryInMs'] as number) >= 200, 'retried faster than RETRY_MIN_MS');
+      // Never more than a quarter of the time left (plus the floor): attempts fit before expiry.
+      assert.ok((failure['retryInMs'] as number) <= Math.max(200, (failure['timeLeftMs'] as number) / 4), JSON.stringify(failure));
+    }
+  });
+
+  it('restarted with a valid certificate in its volume, renews with it (its token is used up) instead of enrolling', async () => {
+    const tls = await temporaryDirectory('agent-tls-');
+    const env = { TLS_DIR: tls, BOOTSTRAP_DIR: await ca.bootstrap('server', 'server'), IDENTITY: 'server', ROLE: 'server' };
+    const first = startAgent(ca, env);
+    let enrolled: Event;
+    try {
+      enrolled = await first.waitFor(named('enrolled'));
+    } finally {
+      assert.equal(await first.stop(), 0, first.stderr());
+    }
+    const second = startAgent(ca, env);
+    try {
+      const renewed = await second.waitFor(named('renewed'));
+      assert.equal(renewed['previousSerial'], enrolled['serial']);
+    } finally {
+      assert.equal(await second.stop(), 0, second.stderr());
+    }
+    assert.deepEqual(second.events.filter((event) => /^(enrolled|enroll_failed|renew_failed)$/.test(event.event)), []);
+  });
+
+  it('refuses a used token: enroll_failed TOKEN_USED, backs off, writes nothing into the volume', async () => {
+    const bootstrap = await ca.bootstrap('client', 'client');
+    const first = startAgent(ca, { TLS_DIR: await temporaryDirectory('agent-tls-'), BOOTSTRAP_DIR: bootstrap, IDENTITY: 'client', ROLE: 'client' });
+    try {
+      await first.waitFor(named('enrolled'));
+    } finally {
+      await first.stop();
+    }
+    const tls = await temporaryDirectory('agent-tls-');
+    const second = startAgent(ca, { TLS_DIR: tls, BOOTSTRAP_DIR: bootstrap, IDENTITY: 'client', ROLE: 'client' });
+    try {
+      await second.waitFor((event) => second.events.filter(named('enroll_failed')).length >= 2 && event.event === 'enroll_failed');
+    } finally {
+      assert.equal(await second.stop(), 0, second.stderr());
+    }
+    const [failure] = second.events.filter(named('enroll_failed'));
+    assert.equal(failure?.['code'], 'TOKEN_USED');
+    assert.ok((failure?.['retryInMs'] as number) >= 200);
+    assert.deepEqual(await readdir(tls), []);
+  });
+
+  it("refuses to install a certificate for another identity (a token meant for another workload), and keeps nothing of it", async () => {
+    const tls = await temporaryDirectory('agent-tls-');
+    const agent = startAgent(ca, { TLS_DIR: tls, BOOTSTRAP_DIR: await ca.bootstrap('other', 'client'), IDENTITY: 'client', ROLE: 'client' });
+    try {
+      await agent.waitFor(named('enroll_failed'));
+    } finally {
+      assert.equal(await agent.stop(), 0, agent.stderr());
+    }
+    const failure = agent.events.find(named('enroll_failed'));
+    assert.equal(failure?.['code'], 'CERTIFICATE_UNUSABLE');
+    assert.equal(failure?.['message'], 'the issued certificate names other, not "client"');
+    assert.deepEqual(await readdir(tls), []);
+  });
+
+  for (const [env, message] of [
+    [{ TLS_DIR: '' }, 'agent: TLS_DIR is required (e.g. TLS_DIR=/tls)'],
+    [{ KEY_TYPE: 'dsa' }, 'agent: KEY_TYPE must be one of rsa, ecdsa, ed25519, not "dsa"'],
+    [{ ROLE: 'admin' }, 'agent: ROLE must be one of server, client, not "admin"'],
+    [{ CA_URL: 'http://ca:9000/' }, `agent: CA_URL must use https:, not "http:" (tokens and keys' certificates travel over it)`],
+  ] as const) {
+    it(`refuses ${JSON.stringify(env)} with one line and exit 2`, async () => {
+      const base = { TLS_DIR: '/nonexistent', BOOTSTRAP_DIR: '/nonexistent', IDENTITY: 'client', ROLE: 'client' };
+      const result = await run(process.execPath, [AGENT], { env: { ...process.env, ...base, ...env } });
+      assert.equal(result.code, 2);
+      assert.equal(result.stderr, `${message}\n`);
+    });
+  }
+});

@@ -1,0 +1,263 @@
+// The CA service's enrollment, over real HTTPS on loopback, with its real
+// SQLite database in a temporary directory; OpenSSL judges what it issues.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import https from 'node:https';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CaDatabase } from '../services/ca/database.ts';
+import { call, csrFor, enrollWith, newKey, opensslText, opensslVerify, startTestCa, type Reply, type TestCa } from './helpers/ca.ts';
+
+/** The one `refused` log line a refusal wrote, checked against the reply. */
+function assertRefused(ca: TestCa, reply: Reply, status: number, code: string): Record<string, unknown> {
+  assert.equal(reply.status, status, reply.text);
+  assert.equal(reply.json?.['error'], code);
+  assert.match(String(reply.json?.['message']), /^[^\n]+$/, 'one line of message');
+  const refusals = ca.log.events.filter((event) => event.event === 'refused');
+  const last = refusals.at(-1);
+  assert.equal(last?.['code'], code);
+  assert.equal(last?.['status'], status);
+  return last as Record<string, unknown>;
+}
+
+describe('CA: enrollment with single-use tokens', () => {
+  let ca: TestCa;
+  before(async () => {
+    ca = await startTestCa({ CERT_TTL: '10m' });
+  });
+  after(() => ca.close());
+
+  it('answers /healthz and serves its CA certificate at /ca.crt', async () => {
+    const health = await call(ca, '/healthz');
+    assert.equal(health.status, 200);
+    assert.deepEqual(health.json, { status: 'ok' });
+    const bundle = await call(ca, '/ca.crt');
+    assert.equal(bundle.status, 200);
+    assert.equal(bundle.headers['content-type'], 'application/x-pem-file');
+    assert.equal(bundle.text, await readFile(join(ca.config.caDir, 'ca.crt'), 'utf8'));
+  });
+
+  it('enrolls a client: CN and SAN are the token identity, clientAuth only, CERT_TTL long; openssl verifies it', async () => {
+    const token = await ca.token('client', 'client');
+    const { certificatePem, certificate, reply } = await enrollWith(ca, token);
+    assert.equal(reply.json?.['ca'], ca.caPem);
+    assert.equal(reply.json?.['serial'], certificate.serialNumber);
+    assert.equal(reply.json?.['notAfter'], certificate.validToDate.toISOString());
+    assert.equal(reply.json?.['notBefore'], certificate.validFromDate.toISOString());
+    assert.equal(certificate.validToDate.getTime() - certificate.validFromDate.getTime(), 10 * 60_000 + 5000);
+    const text = await opensslText(ca, certificatePem);
+    assert.match(text, /Subject: CN\s?=\s?client\n/);
+    assert.match(text, /X509v3 Subject Alternative Name: \n\s+DNS:client\n/);
+    assert.match(text, /X509v3 Extended Key Usage: \n\s+TLS Web Client Authentication\n/);
+    assert.match(text, /CA:FALSE/);
+    assert.match(text, /Signature Algorithm: ecdsa-with-SHA256/);
+    assert.equal((await opensslVerify(ca, certificatePem, 'sslclient')).code, 0);
+    assert.equal((await opensslVerify(ca, certificatePem, 'sslserver')).code, 2);
+    const issued = ca.log.events.find((event) => event.event === 'issued' && event['serial'] === certificate.serialNumber);
+    assert.equal(issued?.['identity'], 'client');
+    assert.equal(issued?.['via'], 'enroll');
+  });
+
+  it('accepts a CSR made by openssl req (not only by our own builder)', async () => {
+    const token = await ca.token('client', 'client');
+    const keyFile = join(ca.dir, 'openssl.key');
+    const { openssl } = await import('./helpers/processes.ts');
+    const made = await openssl('req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=client', '-keyout', keyFile);
+    assert.equal(made.code, 0, made.stderr);
+    const reply = await call(ca, '/enroll', { body: { token, csr: made.stdout } });
+    assert.equal(reply.status, 201, reply.text);
+  });
+
+  it('a token works once: the second use is refused with TOKEN_USED, and the CA says when it was used', async () => {
+    const token = await ca.token('client', 'client');
+    await enrollWith(ca, token);
+    const second = await call(ca, '/enroll', { body: { token, csr: csrFor(await newKey()) } });
+    const line = assertRefused(ca, second, 401, 'TOKEN_USED');
+    assert.equal(line['identity'], 'client');
+    assert.match(String(second.json?.['message']), /already used \(at \d{4}-/);
+  });
+
+  it('the same token sent twice at once is spent once: one certificate, one TOKEN_USED', async () => {
+    const token = await ca.token('client', 'client');
+    const bodies = await Promise.all([newKey(), newKey()]).then((keys) => keys.map((key) => ({ token, csr: csrFor(key) })));
+    const replies = await Promise.all(bodies.map((body) => call(ca, '/enroll', { body })));
+    assert.deepEqual(replies.map((reply) => reply.status).sort(), [201, 401]);
+    assert.equal(replies.find((reply) => reply.status === 401)?.json?.['error'], 'TOKEN_USED');
+  });
+
+  it('a client token cannot get a serverAuth certificate: asking for the server role is refused (TOKEN_WRONG_ROLE)', async () => {
+    const token = await ca.token('client', 'client');
+    const reply = await call(ca, '/enroll', { body: { token, csr: csrFor(await newKey(), 'server'), role: 'server' } });
+    const line = assertRefused(ca, reply, 403, 'TOKEN_WRONG_ROLE');
+    assert.equal(line['role'], 'client');
+    assert.equal(line['askedRole'], 'server');
+    // The refusal did not spend the token: the right request still works.
+    await enrollWith(ca, token, 'client', { role: 'client' });
+  });
+
+  it('a client token with a CSR naming the server gets a clientAuth certificate for the client, which openssl refuses as a server', async () => {
+    const token = await ca.token('client', 'client');
+    const { certificatePem, certificate } = await enrollWith(ca, token, 'server');
+    assert.equal(certificate.subject.trim(), 'CN=client');
+    assert.equal(certificate.subjectAltName, 'DNS:client');
+    assert.deepEqual(certificate.keyUsage, ['1.3.6.1.5.5.7.3.2']);
+    const asServer = await opensslVerify(ca, certificatePem, 'sslserver');
+    assert.equal(asServer.code, 2);
+    assert.match(asServer.output, /unsuitable certificate purpose/);
+    const issued = ca.log.events.find((event) => event.event === 'issued' && event['serial'] === certificate.serialNumber);
+    assert.deepEqual((issued?.['requested'] as { names: string[] }).names, ['DNS:server']);
+  });
+
+  it('a server token gets serverAuth only, DNS:server; an admin token gets clientAuth, and the database keeps the admin role', async () => {
+    const server = await enrollWith(ca, await ca.token('server', 'server'), 'server');
+    assert.equal((await opensslVerify(ca, server.certificatePem, 'sslserver')).code, 0);
+    assert.equal((await opensslVerify(ca, server.certificatePem, 'sslclient')).code, 2);
+    assert.equal(server.certificate.subjectAltName, 'DNS:server');
+    const admin = await enrollWith(ca, await ca.token('operator', 'admin'), 'operator');
+    assert.equal((await opensslVerify(ca, admin.certificatePem, 'sslclient')).code, 0);
+    assert.equal((await opensslVerify(ca, admin.certificatePem, 'sslserver')).code, 2);
+    const db = new CaDatabase(join(ca.config.caDir, 'ca.db'));
+    try {
+      assert.equal(db.findCertificate(admin.certificate.fingerprint256)?.role, 'admin');
+      assert.equal(db.findCertificate(server.certificate.fingerprint256)?.role, 'server');
+    } finally {
+      db.close();
+    }
+  });
+
+  it('an expired token is refused (TOKEN_EXPIRED)', async () => {
+    const token = await ca.token('client', 'client', { tokenTtlMs: 1 });
+    await sleep(20);
+    const reply = await call(ca, '/enroll', { body: { token, csr: csrFor(await newKey()) } });
+    assertRefused(ca, reply, 401, 'TOKEN_EXPIRED');
+  });
+
+  it('refuses a token this CA never minted, a malformed one, and a request without one', async () => {
+    const csr = csrFor(await newKey());
+    assertRefused(ca, await call(ca, '/enroll', { body: { token: randomBytes(32).toString('base64url'), csr } }), 401, 'TOKEN_INVALID');
+    assertRefused(ca, await call(ca, '/enroll', { body: { token: 'not a token', csr } }), 401, 'TOKEN_INVALID');
+    assertRefused(ca, await call(ca, '/enroll', { body: { token: 42, csr } }), 401, 'TOKEN_INVALID');
+    assertRefused(ca, await call(ca, '/enroll', { body: { csr } }), 401, 'TOKEN_REQUIRED');
+  });
+
+  it('never writes a token into its log, and stores only its SHA-256', async () => {
+    const token = await ca.token('client', 'client');
+    await enrollWith(ca, token);
+    await call(ca, '/enroll', { body: { token, csr: csrFor(await newKey()) } });
+    assert.ok(!JSON.stringify(ca.log.events).includes(token));
+    const file = await readFile(join(ca.config.caDir, 'ca.db'));
+    assert.ok(!file.includes(Buffer.from(token)), 'the token is not in the database file');
+  });
+
+  it('refuses a CSR whose key it already certified (KEY_REUSED), before spending the token', async () => {
+    const first = await enrollWith(ca, await ca.token('client', 'client'));
+    const token = await ca.token('client', 'client');
+    const reply = await call(ca, '/enroll', { body: { token, csr: csrFor(first.key) } });
+    assertRefused(ca, reply, 400, 'KEY_REUSED');
+    await enrollWith(ca, token);
+  });
+});
+
+describe('CA: bad input is refused with a reason, and the CA keeps serving', () => {
+  let ca: TestCa;
+  let token: string;
+  let csr: string;
+  before(async () => {
+    ca = await startTestCa();
+    token = await ca.token('client', 'client');
+    csr = csrFor(await newKey());
+  });
+  after(() => ca.close());
+
+  /** After each bad request: still healthy, and the token still enrolls (nothing was spent). */
+  async function stillServing(): Promise<void> {
+    assert.equal((await call(ca, '/healthz')).status, 200);
+  }
+
+  const cases: { name: string; send: () => Promise<Reply>; status: number; code: string }[] = [
+    { name: 'a garbage CSR', send: () => call(ca, '/enroll', { body: { token, csr: 'hello' } }), status: 400, code: 'CSR_INVALID' },
+    {
+      name: 'a PEM block that is not DER inside',
+      send: () => call(ca, '/enroll', { body: { token, csr: '-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n' } }),
+      status: 400,
+      code: 'CSR_INVALID',
+    },
+    {
+      name: 'a CSR whose signature does not match (one byte of the name changed)',
+      send: () => call(ca, '/enroll', { body: { token, csr: tamper(csr) } }),
+      status: 400,
+      code: 'CSR_INVALID',
+    },
+    { name: 'no CSR', send: () => call(ca, '/enroll', { body: { token } }), status: 400, code: 'CSR_INVALID' },
+    {
+      name: 'a huge body announced by Content-Length',
+      send: () => call(ca, '/enroll', { body: JSON.stringify({ token, csr: 'A'.repeat(1024 * 1024) }) }),
+      status: 413,
+      code: 'BODY_TOO_LARGE',
+    },
+    {
+      name: 'a huge chunked body (no Content-Length)',
+      send: () => call(ca, '/enroll', { body: JSON.stringify({ token, csr: 'A'.repeat(200 * 1024) }), headers: { 'transfer-encoding': 'chunked' } }),
+      status: 413,
+      code: 'BODY_TOO_LARGE',
+    },
+    {
+      name: 'a form-encoded body',
+      send: () => call(ca, '/enroll', { body: `token=${token}`, contentType: 'application/x-www-form-urlencoded' }),
+      status: 415,
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+    },
+    { name: 'no content type', send: () => call(ca, '/enroll', { body: JSON.stringify({ token, csr }), contentType: null }), status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
+    { name: 'text that is not JSON', send: () => call(ca, '/enroll', { body: '{"token": ' }), status: 400, code: 'BODY_INVALID' },
+    { name: 'a JSON array', send: () => call(ca, '/enroll', { body: '[1, 2]' }), status: 400, code: 'BODY_INVALID' },
+    { name: 'an unknown path', send: () => call(ca, '/sign', { body: { token, csr } }), status: 404, code: 'NOT_FOUND' },
+    { name: 'GET on /enroll', send: () => call(ca, '/enroll'), status: 405, code: 'METHOD_NOT_ALLOWED' },
+  ];
+
+  for (const { name, send, status, code } of cases) {
+    it(`${name}: ${status} ${code}`, async () => {
+      assertRefused(ca, await send(), status, code);
+      await stillServing();
+    });
+  }
+
+  it('answers 413 from Content-Length alone, without waiting for (or reading) the announced gigabyte', { timeout: 20_000 }, async () => {
+    const reply = await new Promise<{ status: number; body: string; connection: string | undefined }>((resolve, reject) => {
+      const request = https.request({
+        host: '127.0.0.1',
+        servername: 'localhost',
+        port: ca.port,
+        path: '/enroll',
+        method: 'POST',
+        ca: ca.caPem,
+        agent: false,
+        headers: { 'content-type': 'application/json', 'content-length': String(1024 ** 3) },
+      });
+      request.on('response', (response) => {
+        let body = '';
+        response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body, connection: response.headers.connection }));
+      });
+      request.on('error', reject);
+      request.write('{"token": "');
+    });
+    assert.equal(reply.status, 413);
+    assert.equal(JSON.parse(reply.body).error, 'BODY_TOO_LARGE');
+    assert.equal(reply.connection, 'close');
+    await stillServing();
+  });
+
+  it('none of them spent the token: it still enrolls', async () => {
+    await enrollWith(ca, token);
+  });
+});
+
+/** Changes one byte inside the CSR's signed part, keeping valid base64 and DER lengths. */
+function tamper(pem: string): string {
+  const der = Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ''), 'base64');
+  const at = der.indexOf(Buffer.from('client'));
+  der[at] = 'C'.charCodeAt(0);
+  return `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString('base64')}\n-----END CERTIFICATE REQUEST-----\n`;
+}
