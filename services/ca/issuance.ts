@@ -61,6 +61,8 @@ function recordOf(certificate: X509Certificate, issuance: Issuance, now: Date): 
     issuedAt: now.toISOString(),
     issuedVia: issuance.via,
     renewedFrom: issuance.renewedFrom ?? null,
+    revokedAt: null,
+    revocationReason: null,
   };
 }
 

@@ -44,7 +44,7 @@ export function renew(context: CaContext, socket: TLSSocket, body: Record<string
  * handshake: a resumed TLS session or a kept-alive connection still carries a
  * certificate that has expired since.
  */
-function presentedCertificate(context: CaContext, socket: TLSSocket, now: Date): CertificateRecord {
+export function presentedCertificate(context: CaContext, socket: TLSSocket, now: Date): CertificateRecord {
   const certificate = socket.getPeerX509Certificate();
   if (certificate === undefined) throw new Refusal('CERTIFICATE_REQUIRED', 'renewal needs the current certificate, presented as the TLS client certificate');
   const who = describe(certificate);

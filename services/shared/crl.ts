@@ -90,10 +90,11 @@ function revokedEntry(entry: RevokedCertificate): Asn1 {
   const reason = REVOCATION_REASONS[entry.reason];
   if (reason === undefined) throw new CrlError(`unknown revocation reason "${entry.reason}"`);
   const reasonCode = forge.asn1.create(forge.asn1.Class.UNIVERSAL, forge.asn1.Type.ENUMERATED, false, String.fromCharCode(reason));
+  // RFC 5280 5.3.1: the reason code is absent rather than "unspecified".
   return sequence([
     unsignedInteger(serialBytes(entry.serialNumber)),
     time(entry.revokedAt),
-    extensions([{ id: REASON_CODE, value: reasonCode }]),
+    ...(reason === REVOCATION_REASONS.unspecified ? [] : [extensions([{ id: REASON_CODE, value: reasonCode }])]),
   ]);
 }
 
