@@ -23,8 +23,10 @@ RUN npm pkg delete dependencies.koa dependencies.got \
  && npm prune --omit=dev --offline --no-audit --no-fund \
  && find node_modules -type d -empty -delete
 
+# The server keeps node-forge to read the ASN.1 of crl.pem (Node loads a CRL
+# into TLS but cannot read one; signatures are checked with node:crypto).
 FROM deps AS deps-server
-RUN npm pkg delete dependencies.node-forge dependencies.got \
+RUN npm pkg delete dependencies.got \
  && npm prune --omit=dev --offline --no-audit --no-fund \
  && find node_modules -type d -empty -delete
 
@@ -111,6 +113,9 @@ ENTRYPOINT ["node", "services/client/main.ts"]
 FROM runtime AS agent
 COPY --from=deps-agent /deps/node_modules node_modules
 COPY services/agent services/agent
+# The admin one-shot (profile lifecycle) runs from this image too.
+COPY services/admin services/admin
+COPY pki/files.ts pki/keys.ts pki/
 # /tls: the workload's volume (the agent writes it, the workload reads it);
 # /bootstrap: the agent's own volume with the enrollment token (read-only).
 RUN install -d -o node -g node /tls /bootstrap "$NODE_COMPILE_CACHE"

@@ -9,6 +9,8 @@ import { admittedAs, peerOf, validityProblem, type Peer } from './peer.ts';
 interface AppOptions {
   allowedClients: SubjectName[] | undefined;
   connections: Connections;
+  /** Whether the CRL in force revokes this (normalized) serial: a set lookup. */
+  isRevoked: (serial: string) => boolean;
   log: Log;
 }
 
@@ -25,7 +27,7 @@ type State = { admitted: Admitted; client?: string; reason?: string };
  * a connection whose client certificate the CA vouched for. This app does the
  * rest: log, authorize by name, answer.
  */
-export function createApp({ allowedClients, connections, log }: AppOptions): Koa<State> {
+export function createApp({ allowedClients, connections, isRevoked, log }: AppOptions): Koa<State> {
   const app = new Koa<State>();
   app.silent = true; // errors are logged below, as JSON, not printed by koa
 
@@ -62,7 +64,7 @@ export function createApp({ allowedClients, connections, log }: AppOptions): Koa
     if (refused !== undefined) {
       ctx.state.reason = refused;
       ctx.status = 401;
-      ctx.body = 'the server trusts another CA since this connection was verified: reconnect\n';
+      ctx.body = REFUSED_CONNECTION[refused] ?? 'the server trusts another CA since this connection was verified: reconnect\n';
     } else {
       await next();
     }
@@ -82,6 +84,15 @@ export function createApp({ allowedClients, connections, log }: AppOptions): Koa
       ctx.state.reason = invalid.reason;
       ctx.status = 401;
       ctx.body = `${invalid.message}\n`;
+      ctx.set('Connection', 'close');
+      return;
+    }
+    // The handshake checked the CRL of its moment; a resumed session or a
+    // connection older than the CRL in force did not see this one.
+    if (isRevoked(peer.serial)) {
+      ctx.state.reason = 'certificate revoked';
+      ctx.status = 401;
+      ctx.body = 'client certificate revoked\n';
       ctx.set('Connection', 'close');
       return;
     }
@@ -120,6 +131,10 @@ export function createApp({ allowedClients, connections, log }: AppOptions): Koa
 
   return app;
 }
+
+const REFUSED_CONNECTION: Record<string, string> = {
+  'certificate revoked': 'client certificate revoked\n',
+};
 
 const ROUTES: Record<string, (admitted: Admitted, ctx: Koa.Context) => void> = {
   '/': ({ as }, ctx) => {

@@ -139,6 +139,13 @@ export function parseCrl(pem: string): ParsedCrl {
   }
 }
 
+/** Every CRL in a PEM bundle (one per CA); throws CrlError when there is none or one is broken. */
+export function parseCrls(pem: string): ParsedCrl[] {
+  const blocks = pem.match(new RegExp(`-----BEGIN ${CRL_PEM_LABEL}-----[\\s\\S]+?-----END ${CRL_PEM_LABEL}-----`, 'g')) ?? [];
+  if (blocks.length === 0) throw new CrlError(`not a PEM CRL (no "-----BEGIN ${CRL_PEM_LABEL}-----" block)`);
+  return blocks.map(parseCrl);
+}
+
 /** Uppercase hex without leading zeros: one spelling for a serial, whoever printed it. */
 export function normalizeSerial(hex: string): string {
   return hex.replace(/^(00)+/, '').toUpperCase() || '0';

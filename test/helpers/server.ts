@@ -1,7 +1,7 @@
 import type { Fields, Log } from '../../services/server/log.ts';
 import { readAllowedClients, type ServerConfig } from '../../services/server/config.ts';
 import { startServer, type MtlsServer } from '../../services/server/server.ts';
-import { loadTlsMaterial } from '../../services/shared/tls-material.ts';
+import { loadServerMaterial } from '../../services/server/material.ts';
 
 export interface LogEvent extends Fields {
   level: string;
@@ -55,7 +55,7 @@ export async function startTestServer(
   settings: Partial<ServerConfig> = {},
 ): Promise<TestServer> {
   const log = memoryLog();
-  const material = await loadTlsMaterial(tlsDir, 'server');
+  const material = await loadServerMaterial(tlsDir);
   const config = { tlsDir, port: 0, host, allowedClients: readAllowedClients(allowedClients?.join(',')), healthPort: 0, shutdownGraceMs: 1000, maxConnectionAgeMs: 60_000, ...settings };
   const server = await startServer(config, material, log);
   return { ...server, log, url: (host = 'localhost') => `https://${host}:${server.port}/` };
