@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import https from 'node:https';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -87,6 +88,17 @@ describe('CA: enrollment with single-use tokens', () => {
     assert.equal(replies.find((reply) => reply.status === 401)?.json?.['error'], 'TOKEN_USED');
   });
 
+  it('twenty enrollments at once: every one answered 201 and on record (commits made durable together)', async () => {
+    const tokens = await Promise.all(Array.from({ length: 20 }, (_, index) => ca.token(`host-${index}`, 'client')));
+    const enrolled = await Promise.all(tokens.map((token, index) => enrollWith(ca, token, `host-${index}`)));
+    const db = new CaDatabase(join(ca.config.caDir, 'ca.db'));
+    try {
+      for (const [index, { certificate }] of enrolled.entries()) assert.equal(db.findCertificate(certificate.fingerprint256)?.identity, `host-${index}`);
+    } finally {
+      await db.close();
+    }
+  });
+
   it('a client token cannot get a serverAuth certificate: asking for the server role is refused (TOKEN_WRONG_ROLE)', async () => {
     const token = await ca.token('client', 'client');
     const reply = await call(ca, '/enroll', { body: { token, csr: csrFor(await newKey(), 'server'), role: 'server' } });
@@ -123,7 +135,7 @@ describe('CA: enrollment with single-use tokens', () => {
       assert.equal(db.findCertificate(admin.certificate.fingerprint256)?.role, 'admin');
       assert.equal(db.findCertificate(server.certificate.fingerprint256)?.role, 'server');
     } finally {
-      db.close();
+      await db.close();
     }
   });
 
@@ -246,6 +258,16 @@ describe('CA: bad input is refused with a reason, and the CA keeps serving', () 
     assert.equal(reply.status, 413);
     assert.equal(JSON.parse(reply.body).error, 'BODY_TOO_LARGE');
     assert.equal(reply.connection, 'close');
+    await stillServing();
+  });
+
+  it('plain HTTP on its TLS port: the handshake fails, is logged, and the CA keeps serving', async () => {
+    const socket = connect(ca.port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    socket.end('POST /enroll HTTP/1.1\r\nHost: ca\r\n\r\n');
+    const failed = await ca.log.waitFor((event) => event.event === 'handshake_failed');
+    assert.equal(failed['remote'], '127.0.0.1');
+    assert.match(String(failed['code']), /^ERR_SSL_/);
     await stillServing();
   });
 

@@ -1,12 +1,16 @@
 // The CA as its containers run it: `init` and `serve` as real processes, on
 // real files. init never replaces a CA key; a restart keeps the CA and its inventory.
 import assert from 'node:assert/strict';
-import { X509Certificate } from 'node:crypto';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { chmod, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { call, enrollWith, jsonLines, renewWith, runCaCommand, serveProcess } from './helpers/ca.ts';
 import { temporaryDirectory } from './helpers/processes.ts';
+import { readCaConfig } from '../services/ca/config.ts';
+import { runInit } from '../services/ca/init.ts';
+import { generateKey, issueCertificate } from '../services/shared/x509.ts';
+import { memoryLog } from './helpers/server.ts';
 
 async function fresh(): Promise<{ dir: string; caDir: string; env: NodeJS.ProcessEnv }> {
   const dir = await temporaryDirectory('mtls-ca-process-');
@@ -175,5 +179,45 @@ describe('ca serve', () => {
       const now = inventoryAfter.find((after) => after['serial'] === record['serial']);
       assert.deepEqual(now, record['serial'] === client.certificate.serialNumber ? { ...record, status: 'superseded' } : record);
     }
+  });
+});
+
+describe("the CA's own serving certificate", () => {
+  const DAY = 86_400_000;
+
+  /** init in process, returning the events it logged. */
+  async function init(caDir: string): Promise<string[]> {
+    const log = memoryLog();
+    await runInit(readCaConfig({ CA_DIR: caDir }), [], log);
+    return log.events.map((event) => event.event);
+  }
+
+  /** Replaces CA_DIR/tls.crt and tls.key with a server certificate for `ca`, signed by `issuerKey`. */
+  async function plant(caDir: string, issuer: { certificate: X509Certificate; key: import('node:crypto').KeyObject }, notBefore: Date, notAfter: Date): Promise<string> {
+    const key = await generateKey({ type: 'ecdsa' });
+    const pem = issueCertificate({ profile: 'server', commonName: 'ca', names: [{ type: 'dns', value: 'ca' }], publicKey: key, issuer, notBefore, notAfter });
+    await writeFile(join(caDir, 'tls.crt'), pem);
+    await writeFile(join(caDir, 'tls.key'), key.export({ type: 'pkcs8', format: 'pem' }).toString(), { mode: 0o600 });
+    return new X509Certificate(pem).serialNumber;
+  }
+
+  it('is kept while fresh, and re-issued in the last third of its life or when another CA signed it', async () => {
+    const { caDir } = await fresh();
+    assert.deepEqual(await init(caDir), ['ca_created', 'serving_certificate_issued']);
+    const first = new X509Certificate(await readFile(join(caDir, 'tls.crt')));
+    assert.equal(first.subjectAltName, 'DNS:ca, DNS:localhost, IP Address:127.0.0.1');
+    assert.deepEqual(await init(caDir), ['ca_kept']);
+
+    const ours = { certificate: new X509Certificate(await readFile(join(caDir, 'ca.crt'))), key: createPrivateKey(await readFile(join(caDir, 'ca.key'))) };
+    const now = Date.now();
+    const aging = await plant(caDir, ours, new Date(now - 25 * DAY), new Date(now + 5 * DAY));
+    assert.deepEqual(await init(caDir), ['ca_kept', 'serving_certificate_issued']);
+    assert.notEqual(new X509Certificate(await readFile(join(caDir, 'tls.crt'))).serialNumber, aging);
+
+    const otherKey = await generateKey({ type: 'ecdsa' });
+    const other = new X509Certificate(issueCertificate({ profile: 'ca', commonName: 'mtls-demo lifecycle CA', names: [], publicKey: otherKey, subjectKey: otherKey, notBefore: new Date(now - DAY), notAfter: new Date(now + 365 * DAY) }));
+    await plant(caDir, { certificate: other, key: otherKey }, new Date(now - DAY), new Date(now + 29 * DAY));
+    assert.deepEqual(await init(caDir), ['ca_kept', 'serving_certificate_issued']);
+    assert.ok(new X509Certificate(await readFile(join(caDir, 'tls.crt'))).checkIssued(ours.certificate));
   });
 });

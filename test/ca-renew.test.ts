@@ -35,12 +35,12 @@ async function builtClient(issuer: Issuer, notBefore: Date, notAfter: Date): Pro
   return { certificatePem, key };
 }
 
-function withDatabase<T>(ca: TestCa, use: (db: CaDatabase) => T): T {
+async function withDatabase<T>(ca: TestCa, use: (db: CaDatabase) => T): Promise<T> {
   const db = new CaDatabase(join(ca.config.caDir, 'ca.db'));
   try {
     return use(db);
   } finally {
-    db.close();
+    await db.close();
   }
 }
 
@@ -70,7 +70,7 @@ describe('CA: renewal over mTLS', () => {
     }
     assert.equal(new Set(serials).size, 4);
     assert.equal(keys.size, 4);
-    withDatabase(ca, (db) => {
+    await withDatabase(ca, (db) => {
       const chain = serials.map((serial) => db.certificates().find((record) => record.serial === serial));
       assert.deepEqual(chain.map((record) => record?.renewedFrom ?? null), [null, ...serials.slice(0, 3)]);
       assert.deepEqual(chain.map((record) => record?.status), ['superseded', 'superseded', 'superseded', 'issued']);

@@ -62,6 +62,7 @@ const ROUTES: Record<string, { method: 'GET' | 'POST'; handle: Route }> = {
     method: 'POST',
     handle: async (ctx, context, log) => {
       const { response, issued, input } = enroll(context, await readJsonObject(ctx));
+      await context.db.flush();
       answerIssued(ctx, response);
       logIssued(log, ctx, issued, input);
     },
@@ -70,6 +71,7 @@ const ROUTES: Record<string, { method: 'GET' | 'POST'; handle: Route }> = {
     method: 'POST',
     handle: async (ctx, context, log) => {
       const { response, issued, input, presented } = renew(context, ctx.socket as TLSSocket, await readJsonObject(ctx));
+      await context.db.flush();
       answerIssued(ctx, response);
       logIssued(log, ctx, issued, input, presented);
     },

@@ -6,8 +6,8 @@ import { privateKeyToPem } from '../../pki/keys.ts';
 import { generateKey, issueCertificate, type Issuer } from '../shared/x509.ts';
 import { writeNewFile } from './new-file.ts';
 
-export const CA_KEY_FILE = 'ca.key';
-export const CA_CERTIFICATE_FILE = 'ca.crt';
+const CA_KEY_FILE = 'ca.key';
+const CA_CERTIFICATE_FILE = 'ca.crt';
 export const DATABASE_FILE = 'ca.db';
 
 const CA_COMMON_NAME = 'mtls-demo lifecycle CA';

@@ -3,7 +3,7 @@ import type Koa from 'koa';
 import { Refusal } from './errors.ts';
 
 // A CSR is about 0.5 KiB (ECDSA) to 2 KiB (RSA-4096); nothing the CA accepts comes near this.
-export const BODY_LIMIT_BYTES = 64 * 1024;
+const BODY_LIMIT_BYTES = 64 * 1024;
 
 /**
  * The request's JSON object body. Refuses any other content type (415), more

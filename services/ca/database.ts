@@ -1,4 +1,5 @@
 import { chmodSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { DatabaseSync } from 'node:sqlite';
 import type { RevocationReason } from '../shared/crl.ts';
 import type { CaRole } from './roles.ts';
@@ -82,14 +83,20 @@ type Row = Record<string, unknown>;
 /** The CA's inventory and its enrollment tokens, in one SQLite file. */
 export class CaDatabase {
   readonly #db: DatabaseSync;
+  readonly #path: string;
+  #wal: FileHandle | undefined;
+  #syncing: Promise<void> | undefined;
+  #queued: Promise<void> | undefined;
 
   constructor(path: string) {
+    this.#path = path;
     this.#db = new DatabaseSync(path);
     chmodSync(path, 0o600);
     // WAL: readers never wait for the writer, and a commit appends to the log
-    // instead of rewriting pages. synchronous=FULL: a commit is on disk before
-    // the CA answers, so a token spent is spent even after a power cut.
-    this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;');
+    // instead of rewriting pages. synchronous=NORMAL: a commit does not wait
+    // for the disk (measured here: 2 ms of CPU per commit in fsync, blocking
+    // every connection meanwhile); flush() makes commits durable instead.
+    this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;');
     this.#db.exec(SCHEMA);
     this.#addMissingColumns();
   }
@@ -101,8 +108,39 @@ export class CaDatabase {
     }
   }
 
-  close(): void {
+  async close(): Promise<void> {
+    await this.#syncing;
+    await this.#queued;
     this.#db.close();
+    await this.#wal?.close();
+  }
+
+  /**
+   * Resolves once every transaction committed before the call is on disk: an
+   * fsync of the write-ahead log, on libuv's thread pool (the event loop goes
+   * on serving), shared by every caller that arrives while one is under way.
+   * The CA answers only after it, so a token it called spent stays spent, and a
+   * certificate it handed out stays in the inventory, even after a power cut.
+   */
+  flush(): Promise<void> {
+    if (this.#syncing === undefined) {
+      this.#syncing = this.#syncWal().finally(() => {
+        this.#syncing = undefined;
+      });
+      return this.#syncing;
+    }
+    // The fsync under way may have started before this caller's commit: the next one covers it.
+    this.#queued ??= this.#syncing.then(() => {
+      this.#queued = undefined;
+      return this.flush();
+    });
+    return this.#queued;
+  }
+
+  async #syncWal(): Promise<void> {
+    // The log exists from the first write on, and stays (the same file) while a connection is open.
+    this.#wal ??= await open(`${this.#path}-wal`, 'r');
+    await this.#wal.sync();
   }
 
   /** Runs `work` in one write transaction: all of it is stored, or none. */

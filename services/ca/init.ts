@@ -10,7 +10,7 @@ import { CaDatabase, type CertificateRecord } from './database.ts';
 import { ensureServingCertificate } from './serving.ts';
 import { hashToken, mintToken } from './tokens.ts';
 
-export const TOKEN_FILE = 'token';
+const TOKEN_FILE = 'token';
 
 /**
  * `init`: the CA (created once, never replaced), its database and serving
@@ -33,7 +33,7 @@ export async function runInit(config: CaConfig, requests: readonly EnrollmentReq
     if (serving.issued) log.info('serving_certificate_issued', { serial: serving.pair.certificate.serialNumber, notAfter: serving.pair.certificate.validToDate.toISOString() });
     for (const request of requests) await prepareEnrollment(request, { authority, db, tokenTtlMs: config.tokenTtlMs, now, log });
   } finally {
-    db.close();
+    await db.close();
   }
 }
 
@@ -59,6 +59,7 @@ async function prepareEnrollment(request: EnrollmentRequest, { authority, db, to
   const expires = new Date(now.getTime() + tokenTtlMs).toISOString();
   // In the database before it is in the file: a token an agent can read always works.
   db.insertToken({ hash: hashToken(token), identity: request.identity, role: request.role, createdAt: now.toISOString(), expires, usedAt: null });
+  await db.flush();
   await writeFileAtomic(join(request.dir, TOKEN_FILE), token, 0o600);
   log.info('token_minted', { ...who, expires });
 }

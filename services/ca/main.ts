@@ -28,7 +28,7 @@ try {
       break;
     case 'inventory':
       noArguments('inventory', args);
-      printInventory(readCaConfig(process.env).caDir, log);
+      await printInventory(readCaConfig(process.env).caDir, log);
       break;
     case '--help':
     case 'help':

@@ -66,11 +66,11 @@ export async function startCa(config: CaConfig, log: Log): Promise<RunningCa> {
         clearInterval(refresh);
         clearInterval(crlSchedule);
         await server.close(graceMs);
-        db.close();
+        await db.close();
       },
     };
   } catch (error) {
-    db.close();
+    await db.close();
     throw error;
   }
 }

@@ -8,7 +8,7 @@ import type { CaDatabase } from './database.ts';
 import { keyFingerprint256 } from '../shared/key-fingerprint.ts';
 
 // The CA's own HTTPS certificate: the names agents reach it by in compose and on this machine.
-export const SERVING_IDENTITY = 'ca';
+const SERVING_IDENTITY = 'ca';
 const SERVING_NAMES = [
   { type: 'dns', value: 'ca' },
   { type: 'dns', value: 'localhost' },
@@ -60,6 +60,7 @@ export async function ensureServingCertificate(
     revokedAt: null,
     revocationReason: null,
   });
+  await db.flush();
   return { pair, issued: true };
 }
 
