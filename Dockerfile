@@ -118,7 +118,7 @@ COPY services/admin services/admin
 COPY pki/files.ts pki/keys.ts pki/
 # /tls: the workload's volume (the agent writes it, the workload reads it);
 # /bootstrap: the agent's own volume with the enrollment token (read-only).
-RUN install -d -o node -g node /tls /bootstrap "$NODE_COMPILE_CACHE"
+RUN install -d -o node -g node /tls /bootstrap /admin "$NODE_COMPILE_CACHE"
 USER 1000:1000
 # Loads every module (filling the compile cache): without TLS_DIR the agent
 # stops with exit code 2 only after every import succeeded.
@@ -140,7 +140,7 @@ COPY services/ca services/ca
 # writes each agent's token and CA certificate (the compose file mounts one
 # volume per agent there); owned by node so that new volumes are writable.
 RUN install -d -m 0700 -o node -g node /ca \
- && install -d -o node -g node /bootstrap /bootstrap/server /bootstrap/client "$NODE_COMPILE_CACHE"
+ && install -d -o node -g node /bootstrap /bootstrap/server /bootstrap/client /bootstrap/client2 /bootstrap/admin "$NODE_COMPILE_CACHE"
 USER 1000:1000
 RUN node services/ca/main.ts --help >/dev/null
 ENV CA_DIR=/ca
