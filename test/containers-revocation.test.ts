@@ -67,8 +67,9 @@ await describeWithDocker('revocation under load (lifecycle profile, two clients)
       BOUND_MS - (Date.now() - revokedAt),
     );
     const failures = (await eventsOf('client-lifecycle', 'request_failed')).filter((event) => Date.parse(String(event['time'])) >= revokedAt);
-    assert.ok(failures.length > 0, 'the revoked client fails');
-    assert.ok(failures.every((event) => event['code'] === 'CERTIFICATE_REJECTED' || event['code'] === 'REQUEST_REFUSED'), JSON.stringify(failures[0]));
+    // Refused in the handshake; a request caught on a connection being closed may fail otherwise.
+    const codes = new Set(failures.map((event) => String(event['code'])));
+    assert.ok(codes.has('CERTIFICATE_REJECTED'), `the revoked client's handshakes are rejected; saw ${[...codes].join(', ')}`);
   });
 
   it('its kept-alive connection is closed at the reload', async () => {
