@@ -23,8 +23,10 @@ RUN npm pkg delete dependencies.koa dependencies.got \
  && npm prune --omit=dev --offline --no-audit --no-fund \
  && find node_modules -type d -empty -delete
 
+# The server keeps node-forge to read the ASN.1 of crl.pem (Node loads a CRL
+# into TLS but cannot read one; signatures are checked with node:crypto).
 FROM deps AS deps-server
-RUN npm pkg delete dependencies.node-forge dependencies.got \
+RUN npm pkg delete dependencies.got \
  && npm prune --omit=dev --offline --no-audit --no-fund \
  && find node_modules -type d -empty -delete
 
@@ -111,9 +113,12 @@ ENTRYPOINT ["node", "services/client/main.ts"]
 FROM runtime AS agent
 COPY --from=deps-agent /deps/node_modules node_modules
 COPY services/agent services/agent
+# The admin one-shot (profile lifecycle) runs from this image too.
+COPY services/admin services/admin
+COPY pki/files.ts pki/keys.ts pki/
 # /tls: the workload's volume (the agent writes it, the workload reads it);
 # /bootstrap: the agent's own volume with the enrollment token (read-only).
-RUN install -d -o node -g node /tls /bootstrap "$NODE_COMPILE_CACHE"
+RUN install -d -o node -g node /tls /bootstrap /admin "$NODE_COMPILE_CACHE"
 USER 1000:1000
 # Loads every module (filling the compile cache): without TLS_DIR the agent
 # stops with exit code 2 only after every import succeeded.
@@ -135,7 +140,7 @@ COPY services/ca services/ca
 # writes each agent's token and CA certificate (the compose file mounts one
 # volume per agent there); owned by node so that new volumes are writable.
 RUN install -d -m 0700 -o node -g node /ca \
- && install -d -o node -g node /bootstrap /bootstrap/server /bootstrap/client "$NODE_COMPILE_CACHE"
+ && install -d -o node -g node /bootstrap /bootstrap/server /bootstrap/client /bootstrap/client2 /bootstrap/admin "$NODE_COMPILE_CACHE"
 USER 1000:1000
 RUN node services/ca/main.ts --help >/dev/null
 ENV CA_DIR=/ca

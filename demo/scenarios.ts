@@ -28,6 +28,8 @@ export interface Material {
     profile: Profile;
     /** Valid until yesterday. */
     expired?: true;
+    /** Listed in the CRL the PKI writes into the server's folder (crl.pem). */
+    revoked?: true;
   };
   /** What its ca.crt holds: our CA, or another CA (OTHER_CA_NAME). */
   trusts: 'ca' | 'other-ca';
@@ -89,6 +91,18 @@ export const SCENARIOS: readonly Scenario[] = [
     },
     client: { diagnosis: 'CERTIFICATE_REJECTED' },
     server: { event: 'handshake_failed', code: 'CERT_HAS_EXPIRED', reason: 'certificate expired' },
+  },
+  {
+    id: 'revoked',
+    title: 'revoked',
+    expected: 'refused: certificate revoked',
+    material: {
+      purpose: 'signed by our CA, then revoked (the server\'s crl.pem lists it)',
+      presents: { signer: 'ca', identity: { name: 'demo-revoked' }, profile: 'client', revoked: true },
+      trusts: 'ca',
+    },
+    client: { diagnosis: 'CERTIFICATE_REJECTED' },
+    server: { event: 'handshake_failed', code: 'CERT_REVOKED', reason: 'certificate revoked' },
   },
   {
     id: 'wrong-usage',

@@ -10,6 +10,7 @@ import { summarizeCertificate } from '../services/shared/certificate.ts';
 import { parseSubjectNames, type SubjectName } from '../services/shared/names.ts';
 import { CA_FILE, CERTIFICATE_FILE, isIssuedBy, KEY_FILE, readKeyPair, readTrust, type KeyPair } from '../services/shared/tls-material.ts';
 import { clampTo, commonNameOf, createCaCertificate, createCsr, DAY_MS, issueFromCsr, validity, type Issuer, type Validity } from './certificates.ts';
+import { removeUnusableCrl, writeDemoCrl } from './demo-crl.ts';
 import { demoFolder } from './demo-folders.ts';
 import { CERTIFICATE_MODE, ensureDirectory, writeFileAtomic, writeIdentity } from './files.ts';
 import { CA_KEY_FILE } from '../services/shared/ca-pair.ts';
@@ -23,10 +24,18 @@ import type { Outcome, PkiResult } from './outcome.ts';
  */
 export async function withDemoIdentities(result: PkiResult, now: Date): Promise<PkiResult> {
   const { options, outcomes } = result;
-  if (!options.withDemoIdentities) return result;
+  if (options.method !== 'method1') return result;
   const ca = await readKeyPair(join(options.out, 'ca'), CA_FILE, CA_KEY_FILE);
+  if (!options.withDemoIdentities) return { options, outcomes: noted(outcomes, await removeUnusableCrl(options.out, ca)) };
   const newCa = outcomes.find(({ identity }) => identity === 'ca')?.action === 'issued';
-  return { options, outcomes: [...outcomes, ...(await ensureDemoIdentities(options, ca, now, newCa))] };
+  const demo = await ensureDemoIdentities(options, ca, now, newCa);
+  return { options, outcomes: [...noted(outcomes, await writeDemoCrl(options.out, ca, now)), ...demo] };
+}
+
+/** The server's report line, with what happened to its crl.pem. */
+function noted(outcomes: Outcome[], note: string | undefined): Outcome[] {
+  if (note === undefined) return outcomes;
+  return outcomes.map((outcome) => (outcome.identity === 'server' ? { ...outcome, reason: `${outcome.reason}; ${note}` } : outcome));
 }
 
 async function ensureDemoIdentities(options: PkiOptions, ca: KeyPair, now: Date, newCa: boolean): Promise<Outcome[]> {

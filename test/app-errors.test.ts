@@ -19,6 +19,7 @@ async function failingServer(material: TlsMaterial, failure: unknown) {
   const connections = trackConnections(server, 60_000);
   const app = createApp({
     allowedClients: undefined,
+    isRevoked: () => false,
     log,
     connections: {
       ...connections,

@@ -13,7 +13,7 @@ describe('CA settings', () => {
     assert.deepEqual([120_000, 90_000, 86_400_000, 1500].map(formatDuration), ['2m', '90s', '1d', '1500ms']);
   });
 
-  it('defaults: /ca, port 9000, certificates of 2m capped at 24h, tokens of 10m', () => {
+  it('defaults: /ca, port 9000, certificates of 2m capped at 24h, tokens of 10m, CRLs valid 2m', () => {
     const config = readCaConfig({});
     assert.deepEqual(config, {
       caDir: '/ca',
@@ -23,6 +23,7 @@ describe('CA settings', () => {
       certTtlMaxMs: 86_400_000,
       certTtlCappedFrom: undefined,
       tokenTtlMs: 600_000,
+      crlNextUpdateMs: 120_000,
     });
   });
 

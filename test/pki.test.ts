@@ -260,7 +260,7 @@ describe('pki --with-demo-identities: the failure demo material, on request only
   it('writes one folder per scenario, each with only its own material and never a CA key', async () => {
     const caKey = await readFile(join(out, 'ca', 'ca.key'), 'utf8');
     const folders = (await readdir(out)).filter((name) => name.startsWith('demo-')).sort();
-    assert.deepEqual(folders, ['demo-expired', 'demo-no-cert', 'demo-not-allowed', 'demo-rogue-ca', 'demo-untrusted-server', 'demo-wrong-name', 'demo-wrong-usage']);
+    assert.deepEqual(folders, ['demo-expired', 'demo-no-cert', 'demo-not-allowed', 'demo-revoked', 'demo-rogue-ca', 'demo-untrusted-server', 'demo-wrong-name', 'demo-wrong-usage']);
     for (const folder of folders) {
       const files = (await readdir(join(out, folder))).sort();
       assert.deepEqual(files, folder === 'demo-no-cert' ? ['ca.crt'] : ['ca.crt', 'tls.crt', 'tls.key'], folder);

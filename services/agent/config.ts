@@ -18,6 +18,8 @@ export interface AgentConfig {
   /** Per call to the CA: connect, handshake, answer. */
   timeoutMs: number;
   backoff: Backoff;
+  /** How often to fetch the CA's CRL into TLS_DIR/crl.pem (a server's agent); 0: never. */
+  crlRefreshMs: number;
 }
 
 const ROLES: readonly Role[] = ['server', 'client'];
@@ -33,6 +35,7 @@ export function readAgentConfig(env: NodeJS.ProcessEnv): AgentConfig {
     keyType: oneOf(env, 'KEY_TYPE', KEY_TYPES, 'ecdsa'),
     timeoutMs: integerSetting(env, 'CA_TIMEOUT_MS', 5000, 100, 120_000),
     backoff: { minMs, maxMs: integerSetting(env, 'RETRY_MAX_MS', 60_000, minMs, 3_600_000) },
+    crlRefreshMs: integerSetting(env, 'CRL_REFRESH_MS', 0, 0, 3_600_000),
   };
 }
 

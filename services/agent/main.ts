@@ -4,6 +4,7 @@ import { jsonLines } from '../shared/json-lines.ts';
 import { createCsr, describeKeySpec, generateKey } from '../shared/x509.ts';
 import { runAgent } from './agent.ts';
 import { enroll, renew } from './ca-client.ts';
+import { fetchCrl, runCrlFetcher } from './crl-fetch.ts';
 import { keySpecOf, readAgentConfig } from './config.ts';
 
 const emit = jsonLines();
@@ -22,7 +23,7 @@ try {
   }
   const ca = { url: config.caUrl, timeoutMs: config.timeoutMs };
   emit('agent_started', { identity: config.identity, role: config.role, tlsDir: config.tlsDir, ca: config.caUrl.href, key: describeKeySpec(spec) });
-  await runAgent(
+  const renewing = runAgent(
     config,
     {
       emit,
@@ -36,7 +37,25 @@ try {
       renew: (trustPem, current, csr) => renew({ ...ca, trustPem }, current, csr),
     },
     stop.signal,
-  );
+  ).catch((error: unknown) => {
+    stop.abort(); // the CRL loop stops with it, so that the process exits
+    throw error;
+  });
+  // A server's agent also keeps its CRL current, side by side with the certificate.
+  const fetching =
+    config.crlRefreshMs === 0
+      ? undefined
+      : runCrlFetcher(
+          { ...config, intervalMs: config.crlRefreshMs },
+          {
+            emit,
+            now: () => new Date(),
+            sleep: (ms, signal) => sleep(ms, undefined, { signal }).catch(() => undefined),
+            fetchCrl: (trustPem) => fetchCrl(ca, trustPem),
+          },
+          stop.signal,
+        );
+  await Promise.all([renewing, fetching]);
   emit('stopped', { identity: config.identity });
 } catch (error) {
   process.exitCode = error instanceof ConfigError ? 2 : 1;

@@ -1,8 +1,10 @@
 import Koa from 'koa';
 import type { TLSSocket } from 'node:tls';
 import type { Log } from '../server/log.ts';
+import { adminOf, revocationRequest, revoke } from './admin.ts';
 import { readJsonObject } from './body.ts';
 import type { CaContext, IssuedResponse } from './context.ts';
+import { describeCrl } from './crl-publisher.ts';
 import { requested, type CsrInput } from './csr-input.ts';
 import type { CertificateRecord } from './database.ts';
 import { enroll } from './enroll.ts';
@@ -19,6 +21,41 @@ const ROUTES: Record<string, { method: 'GET' | 'POST'; handle: Route }> = {
     handle: (ctx, context) => {
       ctx.type = 'application/x-pem-file';
       ctx.body = context.authority.certificatePem;
+    },
+  },
+  '/crl.pem': {
+    method: 'GET',
+    handle: (ctx, context) => {
+      ctx.type = 'application/x-pem-file';
+      ctx.body = context.crl.current().pem;
+    },
+  },
+  '/admin/revoke': {
+    method: 'POST',
+    handle: async (ctx, context, log) => {
+      const admin = adminOf(context, ctx.socket as TLSSocket);
+      const request = revocationRequest(await readJsonObject(ctx));
+      const result = revoke(context, request);
+      // Published before answering: once the admin hears "revoked", /crl.pem lists it.
+      const crl = result.revoked.length === 0 ? context.crl.current() : context.crl.publish();
+      ctx.body = { ...result, reason: request.reason, crlNumber: crl.number.toString() };
+      log.info('revoked', {
+        by: { identity: admin.identity, serial: admin.serial },
+        target: request.target,
+        reason: request.reason,
+        serials: result.revoked.map((record) => record.serial),
+        alreadyRevoked: result.alreadyRevoked.map((record) => record.serial),
+        tokensSpent: result.tokensSpent,
+        remote: ctx.socket.remoteAddress,
+      });
+      if (result.revoked.length > 0) log.info('crl_published', { ...describeCrl(crl), why: 'revocation' });
+    },
+  },
+  '/admin/certificates': {
+    method: 'GET',
+    handle: (ctx, context) => {
+      adminOf(context, ctx.socket as TLSSocket);
+      ctx.body = { certificates: context.db.certificates() };
     },
   },
   '/enroll': {

@@ -17,6 +17,8 @@ export interface CaConfig {
   /** The CERT_TTL asked for, when it was larger than the cap. */
   certTtlCappedFrom: number | undefined;
   tokenTtlMs: number;
+  /** How long each CRL is valid (its nextUpdate); the CA signs a new one every quarter of it, and at every revocation. */
+  crlNextUpdateMs: number;
 }
 
 /** One `--enroll IDENTITY:ROLE:DIR`: a token for this identity and role, written into DIR. */
@@ -37,6 +39,7 @@ export function readCaConfig(env: NodeJS.ProcessEnv): CaConfig {
     certTtlMaxMs,
     certTtlCappedFrom: requested > certTtlMaxMs ? requested : undefined,
     tokenTtlMs: durationSetting(env, 'TOKEN_TTL', '10m'),
+    crlNextUpdateMs: durationSetting(env, 'CRL_NEXT_UPDATE', '2m'),
   };
 }
 
@@ -103,5 +106,16 @@ export function describeConfig(config: CaConfig): Record<string, unknown> {
     certTtl: formatDuration(config.certTtlMs),
     certTtlMax: formatDuration(config.certTtlMaxMs),
     tokenTtl: formatDuration(config.tokenTtlMs),
+    crlNextUpdate: formatDuration(config.crlNextUpdateMs),
+    crlRefresh: formatDuration(crlRefreshMs(config)),
   };
+}
+
+// A relying party fetching every refresh interval holds a CRL at most a
+// quarter old: three refreshes may fail before it goes stale.
+const CRL_REFRESHES_PER_LIFETIME = 4;
+
+/** How often the CA signs a CRL when nothing was revoked. */
+export function crlRefreshMs(config: CaConfig): number {
+  return Math.max(1000, Math.floor(config.crlNextUpdateMs / CRL_REFRESHES_PER_LIFETIME));
 }

@@ -1,4 +1,5 @@
 import type { Authority } from './authority.ts';
+import type { CrlPublisher } from './crl-publisher.ts';
 import type { CaDatabase } from './database.ts';
 
 /** What the request handlers work with: the CA, its inventory, its policy and its clock. */
@@ -7,6 +8,8 @@ export interface CaContext {
   db: CaDatabase;
   /** Lifetime of issued certificates, already capped. */
   certTtlMs: number;
+  /** The CRL served at /crl.pem, signed anew at every revocation. */
+  crl: CrlPublisher;
   now: () => Date;
 }
 

@@ -1,6 +1,7 @@
 import { chmodSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import type { RevocationReason } from '../shared/crl.ts';
 import type { CaRole } from './roles.ts';
 
 export type IssuedVia = 'self' | 'enroll' | 'renew';
@@ -22,6 +23,9 @@ export interface CertificateRecord {
   issuedVia: IssuedVia;
   /** The serial of the certificate presented to renew, for renewals. */
   renewedFrom: string | null;
+  /** When and why it was revoked (status `revoked`), else null. */
+  revokedAt: string | null;
+  revocationReason: RevocationReason | null;
 }
 
 /** An enrollment token as stored: only its hash, never the token. */
@@ -49,7 +53,9 @@ CREATE TABLE IF NOT EXISTS certificates (
   issued_at TEXT NOT NULL,
   issued_via TEXT NOT NULL CHECK (issued_via IN ('self', 'enroll', 'renew')),
   renewed_from TEXT REFERENCES certificates (serial),
-  pem TEXT
+  pem TEXT,
+  revoked_at TEXT,
+  revocation_reason TEXT
 ) STRICT;
 CREATE INDEX IF NOT EXISTS certificates_by_key ON certificates (key_fingerprint256);
 CREATE INDEX IF NOT EXISTS certificates_by_identity ON certificates (identity, not_after);
@@ -61,7 +67,19 @@ CREATE TABLE IF NOT EXISTS tokens (
   expires TEXT NOT NULL,
   used_at TEXT
 ) STRICT;
+CREATE TABLE IF NOT EXISTS crl_numbers (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  last INTEGER NOT NULL
+) STRICT;
 `;
+
+// Columns added after the first release: a database made before them gains them on open.
+// Columns newer than the first schema: databases made before them get them on open (their older rows stay without).
+const ADDED_COLUMNS: readonly { table: string; column: string; type: string }[] = [
+  { table: 'certificates', column: 'pem', type: 'TEXT' },
+  { table: 'certificates', column: 'revoked_at', type: 'TEXT' },
+  { table: 'certificates', column: 'revocation_reason', type: 'TEXT' },
+];
 
 type Row = Record<string, unknown>;
 
@@ -85,13 +103,14 @@ export class CaDatabase {
     // every connection meanwhile); flush() makes commits durable instead.
     this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;');
     this.#db.exec(SCHEMA);
-    this.#addPemColumn();
+    this.#addMissingColumns();
   }
 
-  /** Databases made before certificates were kept whole get the column; their older rows stay without. */
-  #addPemColumn(): void {
-    const columns = this.#db.prepare('PRAGMA table_info(certificates)').all().map((row) => row['name']);
-    if (!columns.includes('pem')) this.#db.exec('ALTER TABLE certificates ADD COLUMN pem TEXT');
+  #addMissingColumns(): void {
+    for (const { table, column, type } of ADDED_COLUMNS) {
+      const columns = this.#db.prepare(`SELECT name FROM pragma_table_info('${table}')`).all().map((row) => row['name']);
+      if (!columns.includes(column)) this.#db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+    }
   }
 
   async close(): Promise<void> {
@@ -226,6 +245,45 @@ export class CaDatabase {
     return row === undefined ? undefined : toCertificate(row);
   }
 
+  /**
+   * Marks a certificate revoked, once: the first revocation's time and reason
+   * stay. False when it was already revoked.
+   */
+  revoke(serial: string, reason: RevocationReason, at: Date): boolean {
+    const result = this.#prepare("UPDATE certificates SET status = 'revoked', revoked_at = ?, revocation_reason = ? WHERE serial = ? AND status != 'revoked'")
+      .run(at.toISOString(), reason, serial);
+    return result.changes === 1;
+  }
+
+  findBySerial(serial: string): CertificateRecord | undefined {
+    const row = this.#prepare('SELECT * FROM certificates WHERE serial = ? COLLATE NOCASE').get(serial);
+    return row === undefined ? undefined : toCertificate(row);
+  }
+
+  /** The identity's certificates that have not expired at `now`, whatever their status (a superseded one still works until it expires). */
+  unexpiredCertificates(identity: string, now: Date): CertificateRecord[] {
+    return this.#prepare('SELECT * FROM certificates WHERE identity = ? AND not_after > ? ORDER BY issued_at, rowid').all(identity, now.toISOString()).map(toCertificate);
+  }
+
+  /** Whether this CA ever certified the identity. */
+  knowsIdentity(identity: string): boolean {
+    return this.#prepare('SELECT 1 FROM certificates WHERE identity = ? LIMIT 1').get(identity) !== undefined;
+  }
+
+  /** Revoked certificates not yet expired at `now`: what a CRL must list (an expired one is refused anyway). */
+  revokedUnexpired(now: Date): CertificateRecord[] {
+    return this.#prepare("SELECT * FROM certificates WHERE status = 'revoked' AND not_after > ? ORDER BY revoked_at, rowid")
+      .all(now.toISOString())
+      .map(toCertificate);
+  }
+
+
+  /** The next CRL number: one more than the last one published, kept across restarts. */
+  nextCrlNumber(): bigint {
+    const row = this.#prepare('INSERT INTO crl_numbers (id, last) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET last = last + 1 RETURNING last').get();
+    return BigInt(row?.['last'] as number);
+  }
+
   /** Every certificate, oldest first. */
   certificates(): CertificateRecord[] {
     return this.#prepare('SELECT * FROM certificates ORDER BY issued_at, rowid').all().map(toCertificate);
@@ -245,6 +303,8 @@ function toCertificate(row: Row): CertificateRecord {
     issuedAt: row['issued_at'] as string,
     issuedVia: row['issued_via'] as IssuedVia,
     renewedFrom: (row['renewed_from'] as string | null) ?? null,
+    revokedAt: (row['revoked_at'] as string | null) ?? null,
+    revocationReason: (row['revocation_reason'] as RevocationReason | null) ?? null,
   };
 }
 

@@ -19,6 +19,9 @@ export type RefusalCode =
   | 'CSR_INVALID'
   | 'KEY_REUSED'
   | 'NOT_FOUND'
+  | 'CERTIFICATE_NOT_FOUND'
+  | 'ROLE_FORBIDDEN'
+  | 'REVOCATION_INVALID'
   | 'METHOD_NOT_ALLOWED';
 
 const STATUS: Record<RefusalCode, number> = {
@@ -38,6 +41,9 @@ const STATUS: Record<RefusalCode, number> = {
   CSR_INVALID: 400,
   KEY_REUSED: 400,
   NOT_FOUND: 404,
+  CERTIFICATE_NOT_FOUND: 404,
+  ROLE_FORBIDDEN: 403,
+  REVOCATION_INVALID: 400,
   METHOD_NOT_ALLOWED: 405,
 };
 

@@ -60,6 +60,8 @@ function recordOf(certificate: X509Certificate, issuance: Issuance, now: Date): 
     issuedAt: now.toISOString(),
     issuedVia: issuance.via,
     renewedFrom: issuance.renewedFrom ?? null,
+    revokedAt: null,
+    revocationReason: null,
   };
 }
 

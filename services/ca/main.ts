@@ -10,7 +10,8 @@ const USAGE = `usage: node services/ca/main.ts <command>
   init [--enroll IDENTITY:ROLE:DIR]...  create the CA (once) and mint one enrollment token per identity
   serve                                 run the CA's HTTPS API
   inventory                             print every certificate issued, one JSON line each
-environment: CA_DIR (/ca), CA_PORT (9000), CA_HOST (0.0.0.0), CERT_TTL (2m), CERT_TTL_MAX (24h), TOKEN_TTL (10m)`;
+environment: CA_DIR (/ca), CA_PORT (9000), CA_HOST (0.0.0.0), CERT_TTL (2m), CERT_TTL_MAX (24h), TOKEN_TTL (10m),
+             CRL_NEXT_UPDATE (2m: each CRL's validity; a new one is signed every quarter of it and at every revocation)`;
 
 const log = jsonLog();
 const SHUTDOWN_GRACE_MS = 3000;

@@ -76,7 +76,7 @@ function replayOf(context: CaContext, superseded: CertificateRecord, input: CsrI
  * handshake: a resumed TLS session or a kept-alive connection still carries a
  * certificate that has expired since.
  */
-function presentedCertificate(context: CaContext, socket: TLSSocket, now: Date): CertificateRecord {
+export function presentedCertificate(context: CaContext, socket: TLSSocket, now: Date): CertificateRecord {
   const certificate = socket.getPeerX509Certificate();
   if (certificate === undefined) throw new Refusal('CERTIFICATE_REQUIRED', 'renewal needs the current certificate, presented as the TLS client certificate');
   const who = describe(certificate);

@@ -3,8 +3,9 @@ import type { Log } from '../server/log.ts';
 import { summarizeCertificate } from '../shared/certificate.ts';
 import { createCaApp } from './app.ts';
 import { DATABASE_FILE, loadAuthority } from './authority.ts';
-import { describeConfig, type CaConfig } from './config.ts';
+import { crlRefreshMs, describeConfig, type CaConfig } from './config.ts';
 import type { CaContext } from './context.ts';
+import { crlPublisher, describeCrl } from './crl-publisher.ts';
 import { CaDatabase } from './database.ts';
 import { formatDuration } from './duration.ts';
 import { startCaServer } from './server.ts';
@@ -25,7 +26,9 @@ export async function startCa(config: CaConfig, log: Log): Promise<RunningCa> {
   const db = new CaDatabase(join(config.caDir, DATABASE_FILE));
   try {
     const serving = await ensureServingCertificate(config.caDir, authority, db, new Date());
-    const context: CaContext = { authority, db, certTtlMs: config.certTtlMs, now: () => new Date() };
+    const now = () => new Date();
+    const crl = crlPublisher(authority, db, config.crlNextUpdateMs, now);
+    const context: CaContext = { authority, db, certTtlMs: config.certTtlMs, crl, now };
     const server = await startCaServer(config, createCaApp(context, log), { pair: serving.pair, caPem: authority.certificatePem }, log);
     log.info('listening', {
       url: `https://${config.host.includes(':') ? `[${config.host}]` : config.host}:${server.port}/`,
@@ -33,6 +36,16 @@ export async function startCa(config: CaConfig, log: Log): Promise<RunningCa> {
       ca: { subject: authority.certificate.subject.trim(), fingerprint256: authority.certificate.fingerprint256, notAfter: authority.certificate.validToDate.toISOString() },
       serving: summarizeCertificate(serving.pair.certificate),
     });
+    log.info('crl_published', { ...describeCrl(crl.current()), why: 'start' });
+    // Re-signed well before nextUpdate, revocations or not: a relying party with
+    // an expired CRL refuses every client.
+    const crlSchedule = setInterval(() => {
+      try {
+        log.info('crl_published', { ...describeCrl(crl.publish()), why: 'schedule' });
+      } catch (error) {
+        log.error('crl_publish_failed', { error: String(error) });
+      }
+    }, crlRefreshMs(config)).unref();
     if (config.certTtlCappedFrom !== undefined) {
       log.warn('cert_ttl_capped', { asked: formatDuration(config.certTtlCappedFrom), using: formatDuration(config.certTtlMs) });
     }
@@ -51,6 +64,7 @@ export async function startCa(config: CaConfig, log: Log): Promise<RunningCa> {
       context,
       async close(graceMs = 3000) {
         clearInterval(refresh);
+        clearInterval(crlSchedule);
         await server.close(graceMs);
         await db.close();
       },

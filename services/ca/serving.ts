@@ -57,6 +57,8 @@ export async function ensureServingCertificate(
     issuedAt: now.toISOString(),
     issuedVia: 'self',
     renewedFrom: null,
+    revokedAt: null,
+    revocationReason: null,
   });
   await db.flush();
   return { pair, issued: true };

@@ -10,6 +10,8 @@ import { admittedAs, peerOf, validityProblem, type Peer } from './peer.ts';
 interface AppOptions {
   allowedClients: SubjectName[] | undefined;
   connections: Connections;
+  /** Whether the CRL in force revokes this (normalized) serial: a set lookup. */
+  isRevoked: (serial: string) => boolean;
   log: Log;
 }
 
@@ -31,14 +33,14 @@ type Context = Koa.ParameterizedContext<State>;
  * middleware costs a dispatch, a bound function and a promise or two on every
  * request, and a kept-alive request is cheap enough that this showed in the profile.
  */
-export function createApp({ allowedClients, connections, log }: AppOptions): Koa<State> {
+export function createApp({ allowedClients, connections, isRevoked, log }: AppOptions): Koa<State> {
   const app = new Koa<State>();
   app.silent = true; // errors are logged below, as JSON, not printed by koa
 
   app.use((ctx) => {
     const started = performance.now();
     try {
-      gate(ctx, connections, allowedClients);
+      gate(ctx, connections, allowedClients, isRevoked);
     } catch (error) {
       const failure = httpFailureOf(error);
       ctx.status = failure.status;
@@ -67,22 +69,22 @@ export function createApp({ allowedClients, connections, log }: AppOptions): Koa
  * A connection verified under a ca.crt no longer in force is not served, and
  * one past its maximum age, or whose trust changed meanwhile, ends after this response.
  */
-function gate(ctx: Context, connections: Connections, allowedClients: SubjectName[] | undefined): void {
+function gate(ctx: Context, connections: Connections, allowedClients: SubjectName[] | undefined, isRevoked: (serial: string) => boolean): void {
   const socket = ctx.socket as TLSSocket;
   const { refused, done } = connections.begin(socket);
   ctx.res.once('close', done);
   if (refused !== undefined) {
     ctx.state.reason = refused;
     ctx.status = 401;
-    ctx.body = 'the server trusts another CA since this connection was verified: reconnect\n';
-  } else if (authorize(ctx, socket, allowedClients)) {
+    ctx.body = REFUSED_CONNECTION[refused] ?? 'the server trusts another CA since this connection was verified: reconnect\n';
+  } else if (authorize(ctx, socket, allowedClients, isRevoked)) {
     route(ctx, ctx.state.admitted as Admitted);
   }
   if (refused !== undefined || connections.mustClose(socket)) ctx.set('Connection', 'close');
 }
 
 /** Whether the client is let in (then ctx.state.admitted says as whom); if not, the response says why. */
-function authorize(ctx: Context, socket: TLSSocket, allowedClients: SubjectName[] | undefined): boolean {
+function authorize(ctx: Context, socket: TLSSocket, allowedClients: SubjectName[] | undefined, isRevoked: (serial: string) => boolean): boolean {
   const peer = peerOf(socket);
   // rejectUnauthorized makes this unreachable; kept so that a misconfiguration fails closed.
   if (peer === undefined || !socket.authorized) {
@@ -95,6 +97,15 @@ function authorize(ctx: Context, socket: TLSSocket, allowedClients: SubjectName[
     ctx.state.reason = invalid.reason;
     ctx.status = 401;
     ctx.body = `${invalid.message}\n`;
+    ctx.set('Connection', 'close');
+    return false;
+  }
+  // The handshake checked the CRL of its moment; a resumed session or a
+  // connection older than the CRL in force did not see this one.
+  if (isRevoked(peer.serial)) {
+    ctx.state.reason = 'certificate revoked';
+    ctx.status = 401;
+    ctx.body = 'client certificate revoked\n';
     ctx.set('Connection', 'close');
     return false;
   }
@@ -130,6 +141,10 @@ function route(ctx: Context, admitted: Admitted): void {
     answer(admitted, ctx);
   }
 }
+
+const REFUSED_CONNECTION: Record<string, string> = {
+  'certificate revoked': 'client certificate revoked\n',
+};
 
 const ROUTES: Record<string, (admitted: Admitted, ctx: Context) => void> = {
   '/': ({ as }, ctx) => {

@@ -44,6 +44,11 @@ const VERIFY_REASONS: Record<string, string> = {
   INVALID_CA: 'issuer is not a CA',
   PATH_LENGTH_EXCEEDED: 'chain too long',
   CERT_REVOKED: 'certificate revoked',
+  // With a CRL loaded, OpenSSL checks every CA of the chain (CRL_CHECK_ALL), and a stale CRL refuses everyone.
+  CRL_HAS_EXPIRED: 'revocation list expired: every client is refused until a current crl.pem arrives',
+  CRL_NOT_YET_VALID: 'revocation list not valid yet',
+  UNABLE_TO_GET_CRL: 'no revocation list for a CA of the chain',
+  CRL_SIGNATURE_FAILURE: 'bad revocation list signature',
   // What Node reports for OpenSSL 3 codes it has no name for, e.g. a chain through a leaf that is not a CA.
   UNSPECIFIED: 'certificate chain rejected (no specific reason from OpenSSL)',
 };

@@ -4,6 +4,7 @@ import { readServerConfig } from './config.ts';
 import { jsonLog } from './log.ts';
 import { loggedCertificate, loggedTrust } from './log-fields.ts';
 import { exposedKeyMode, loadServerMaterial } from './material.ts';
+import { loggedCrl } from './revocation.ts';
 import { startServer } from './server.ts';
 
 const log = jsonLog();
@@ -22,6 +23,7 @@ try {
     allowedClients: config.allowedClients?.map(formatSubjectName) ?? 'any client certificate from the trusted CA (with a DNS or URI SAN)',
     certificate: loggedCertificate(material.certificate),
     trusts: loggedTrust(material.ca),
+    crl: material.crl === undefined ? 'none: revoked certificates are not refused (put the CAs\' CRLs in crl.pem)' : loggedCrl(material.crl),
   });
 
   // PID 1 in a container gets no default signal handling: stop cleanly ourselves.

@@ -1,12 +1,15 @@
 import type { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import { summarizeCertificate, type CertificateSummary } from '../shared/certificate.ts';
+import { normalizeSerial } from '../shared/crl.ts';
 import { isWorkloadName, namesFromSubjectAltName, type SubjectName } from '../shared/names.ts';
 
 /** Who is on the other end of a verified connection, as their certificate says. */
 export interface Peer {
   /** The names a client can be known by: its DNS and URI SANs, in certificate order. The CN is never one. */
   names: SubjectName[];
+  /** The serial, normalized as CRLs are read: what the per-request revocation check looks up. */
+  serial: string;
   /** The certificate's validity, in ms since the epoch: kept, because a resumed session or a long connection outlives it. */
   validFrom: number;
   validTo: number;
@@ -25,6 +28,7 @@ export function peerOf(socket: TLSSocket): Peer | undefined {
   if (cert === undefined) return undefined;
   const peer: Peer = {
     names: namesFromSubjectAltName(cert.subjectAltName).filter((name) => name.type !== 'ip'),
+    serial: normalizeSerial(cert.serialNumber),
     validFrom: cert.validFromDate.getTime(),
     validTo: cert.validToDate.getTime(),
     // Parsed again when asked (rarely), rather than held for the life of every connection;

@@ -1,7 +1,8 @@
 import { constants } from 'node:crypto';
 import https from 'node:https';
 import tls, { type TLSSocket } from 'node:tls';
-import { TlsMaterialError, type TlsMaterial } from '../shared/tls-material.ts';
+import { join } from 'node:path';
+import { TlsMaterialError } from '../shared/tls-material.ts';
 import { createApp } from './app.ts';
 import type { ServerConfig } from './config.ts';
 import { trackConnections } from './connections.ts';
@@ -9,7 +10,9 @@ import { handshakeFailureReason } from './handshake-failure.ts';
 import type { Log } from './log.ts';
 import { loggedCertificate, loggedTrust } from './log-fields.ts';
 import { rateLimit } from './rate-limit.ts';
-import { loadServerMaterial } from './material.ts';
+import { loadServerMaterial, type ServerMaterial } from './material.ts';
+import { watchCrlExpiry } from './crl-expiry.ts';
+import { CRL_FILE, loggedCrl, newlyRevoked } from './revocation.ts';
 import { watchDirectory } from './watch.ts';
 
 export interface MtlsServer {
@@ -46,7 +49,7 @@ const SESSION_TIMEOUT_S = 300;
 const FAILURES_LOGGED_PER_SECOND = 5;
 
 /** The TLS settings that make this mutual: ask for a client certificate and refuse the handshake without a valid one. */
-function tlsOptions(material: TlsMaterial): https.ServerOptions {
+function tlsOptions(material: ServerMaterial): https.ServerOptions {
   return {
     sessionTimeout: SESSION_TIMEOUT_S,
     // A TLS 1.2 renegotiation could bring another client certificate into an authorized connection.
@@ -54,6 +57,8 @@ function tlsOptions(material: TlsMaterial): https.ServerOptions {
     cert: material.certificatePem,
     key: material.keyPem,
     ca: material.caPem,
+    // Node turns on CRL_CHECK_ALL with it: revocation.ts checks that each CA in ca.crt has its CRL.
+    ...(material.crl === undefined ? {} : { crl: material.crl.pem }),
     requestCert: true,
     rejectUnauthorized: true,
     minVersion: 'TLSv1.2',
@@ -61,11 +66,15 @@ function tlsOptions(material: TlsMaterial): https.ServerOptions {
   };
 }
 
-export async function startServer(config: ServerConfig, material: TlsMaterial, log: Log): Promise<MtlsServer> {
+export async function startServer(config: ServerConfig, material: ServerMaterial, log: Log): Promise<MtlsServer> {
   const server = https.createServer(tlsOptions(material));
   const connections = trackConnections(server, config.maxConnectionAgeMs);
-  server.on('request', createApp({ allowedClients: config.allowedClients, connections, log }).callback());
   let current = material;
+  const isRevoked = (serial: string) => current.crl?.revokedSerials.has(serial) ?? false;
+  server.on('request', createApp({ allowedClients: config.allowedClients, connections, isRevoked, log }).callback());
+  // A stale CRL fails closed: new handshakes are refused by OpenSSL, open connections are ended here.
+  const expiry = watchCrlExpiry(log, () => log.info('connections_closed', { reason: 'CRL expired', ...connections.trustChanged() }));
+  expiry.track(material.crl);
   const health = config.healthPort === undefined ? undefined : healthServer(material, () => (server.listening ? current : undefined));
 
   // A client retrying in a loop (or a scanner) would fill the log: the same failure from one
@@ -89,24 +98,40 @@ export async function startServer(config: ServerConfig, material: TlsMaterial, l
    * contexts are built before anything is swapped. Never rejects.
    */
   async function swapIn(): Promise<boolean> {
-    let next: TlsMaterial;
+    let next: ServerMaterial;
     try {
-      next = await loadServerMaterial(config.tlsDir);
-      if (next.certificatePem === current.certificatePem && next.keyPem === current.keyPem && next.caPem === current.caPem) return true;
+      next = await loadServerMaterial(config.tlsDir, current.crl);
+      if (current.crl !== undefined && next.crl === undefined) {
+        throw new TlsMaterialError(join(config.tlsDir, CRL_FILE), 'is gone: a missing file does not turn revocation checking off (restart the server to run without a CRL)');
+      }
+      const same = next.certificatePem === current.certificatePem && next.keyPem === current.keyPem && next.caPem === current.caPem;
+      if (same && next.crl?.pem === current.crl?.pem) return true;
       tls.createSecureContext(tlsOptions(next));
     } catch (error) {
       const { file, problem } = error instanceof TlsMaterialError ? error : { file: config.tlsDir, problem: String((error as Error).message ?? error) };
-      log.error('tls_reload_refused', { file, problem, keeping: current.certificate.fingerprint256 });
+      log.error('tls_reload_refused', {
+        file,
+        problem,
+        keeping: current.certificate.fingerprint256,
+        ...(current.crl === undefined ? {} : { keepingCrl: loggedCrl(current.crl) }),
+      });
       return false;
     }
     server.setSecureContext(tlsOptions(next));
     health?.setSecureContext(healthTlsOptions(next));
     const trustChanged = next.caPem !== current.caPem;
+    const crlChanged = next.crl?.pem !== current.crl?.pem;
+    const revoked = newlyRevoked(current.crl, next.crl);
     // A new ca.crt decides which clients get in at all: say what it was and what it is.
     if (trustChanged) log.warn('trust_changed', { before: loggedTrust(current.ca), after: loggedTrust(next.ca) });
     current = next;
     log.info('tls_reloaded', { certificate: loggedCertificate(next.certificate) });
+    // Every reload made a new secure context, with new session ticket keys: no
+    // session from before resumes, every client makes a full, CRL-checked handshake.
+    if (crlChanged && next.crl !== undefined) log.info('crl_loaded', { ...loggedCrl(next.crl), newlyRevoked: [...revoked] });
+    if (crlChanged) expiry.track(next.crl);
     if (trustChanged) log.info('connections_closed', { reason: 'trust changed', ...connections.trustChanged() });
+    else if (revoked.size > 0) log.info('connections_closed', { reason: 'certificate revoked', serials: [...revoked], ...connections.revoked(revoked) });
     return true;
   }
 
@@ -131,6 +156,7 @@ export async function startServer(config: ServerConfig, material: TlsMaterial, l
   async function close(): Promise<void> {
     watcher.close();
     failures.stop();
+    expiry.stop();
     health?.close();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
@@ -159,7 +185,7 @@ function listen(server: https.Server, port: number, host: string): Promise<void>
  * serves, so that the probe compares with that, not with files on disk (a
  * refused reload leaves the old, working certificate in service).
  */
-function healthServer(material: TlsMaterial, serving: () => TlsMaterial | undefined): https.Server {
+function healthServer(material: ServerMaterial, serving: () => ServerMaterial | undefined): https.Server {
   return https.createServer(healthTlsOptions(material), (request, response) => {
     const current = request.url === '/healthz' ? serving() : undefined;
     const body = current === undefined ? { status: 'not ready' } : { status: 'ok', serving: current.certificate.fingerprint256 };
@@ -167,6 +193,6 @@ function healthServer(material: TlsMaterial, serving: () => TlsMaterial | undefi
   });
 }
 
-function healthTlsOptions(material: TlsMaterial): https.ServerOptions {
+function healthTlsOptions(material: ServerMaterial): https.ServerOptions {
   return { cert: material.certificatePem, key: material.keyPem, minVersion: 'TLSv1.2' };
 }

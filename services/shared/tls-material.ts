@@ -111,6 +111,16 @@ const MAX_PEM_BYTES = 1024 * 1024;
  * Symlinks are followed: the Kubernetes layout (tls.crt -> ..data/tls.crt)
  * is made of them, and what counts is the file the handle ends up on.
  */
+/** Reads an optional PEM file the way readPem does; undefined when it is not there. */
+export async function readOptionalPem(file: string): Promise<string | undefined> {
+  try {
+    return await readPem(file);
+  } catch (error) {
+    if (error instanceof TlsMaterialError && error.problem === 'missing') return undefined;
+    throw error;
+  }
+}
+
 async function readPem(file: string): Promise<string> {
   let handle: FileHandle;
   try {

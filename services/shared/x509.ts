@@ -124,7 +124,7 @@ interface IssuerFields {
 // with the same subject, is another object and is read afresh.
 const issuerCache = new WeakMap<X509Certificate, IssuerFields>();
 
-function issuerFields(certificate: X509Certificate): IssuerFields {
+export function issuerFields(certificate: X509Certificate): IssuerFields {
   let fields = issuerCache.get(certificate);
   if (fields === undefined) {
     if (!certificate.ca) throw new X509Error(`the issuer ${certificate.subject.trim()} is not a CA certificate`);

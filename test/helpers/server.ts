@@ -2,7 +2,7 @@ import https from 'node:https';
 import type { Fields, Log } from '../../services/server/log.ts';
 import { readAllowedClients, type ServerConfig } from '../../services/server/config.ts';
 import { startServer, type MtlsServer } from '../../services/server/server.ts';
-import { loadTlsMaterial } from '../../services/shared/tls-material.ts';
+import { loadServerMaterial } from '../../services/server/material.ts';
 
 export interface LogEvent extends Fields {
   level: string;
@@ -56,7 +56,7 @@ export async function startTestServer(
   settings: Partial<ServerConfig> = {},
 ): Promise<TestServer> {
   const log = memoryLog();
-  const material = await loadTlsMaterial(tlsDir, 'server');
+  const material = await loadServerMaterial(tlsDir);
   const config = { tlsDir, port: 0, host, allowedClients: readAllowedClients(allowedClients?.join(',')), healthPort: undefined, shutdownGraceMs: 1000, maxConnectionAgeMs: 60_000, ...settings };
   const server = await startServer(config, material, log);
   // `await using server = await startTestServer(…)` closes it when the test's block ends, however it ends.
