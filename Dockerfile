@@ -55,7 +55,7 @@ ENV NODE_ENV=production \
     NODE_COMPILE_CACHE=/app/.node-compile-cache
 # For "type": "module"; npm is never run in these images.
 COPY package.json ./
-COPY services/shared services/shared
+COPY core core
 
 # ---- pki: issues the certificates into the volumes mounted under /out ------
 FROM runtime AS pki
@@ -134,7 +134,6 @@ ENTRYPOINT ["node", "services/agent/main.ts"]
 FROM runtime AS ca
 COPY --from=deps-ca /deps/node_modules node_modules
 COPY pki/files.ts pki/keys.ts pki/
-COPY services/server/log.ts services/server/
 COPY services/ca services/ca
 # /ca: the CA's own volume (key 0600, dir 0700). /bootstrap/*: where init
 # writes each agent's token and CA certificate (the compose file mounts one

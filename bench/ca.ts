@@ -20,7 +20,7 @@ import { join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { privateKeyToPem } from '../pki/keys.ts';
-import { createCsr, generateKey } from '../services/shared/x509.ts';
+import { createCsr, generateKey } from '../core/x509.ts';
 import { cpuTimeMs } from './proc.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

@@ -2,7 +2,7 @@
 // openssl CLI makes the same key, and which `openssl speed` figures are its floor.
 import { execFileSync } from 'node:child_process';
 import type { PkiOptionsInit } from '../pki/options.ts';
-import { describeKeySpec, type KeySpec } from '../services/shared/key-types.ts';
+import { describeKeySpec, type KeySpec } from '../core/key-types.ts';
 
 export interface KeyKind {
   /** As the PKI's report names it: "RSA-2048", "ECDSA P-256", "Ed25519". */

@@ -24,7 +24,7 @@ import { connect } from 'node:tls';
 import { Worker } from 'node:worker_threads';
 import { runPki } from '../pki/issue.ts';
 import { resolvePkiOptions } from '../pki/options.ts';
-import { RSA_BITS } from '../services/shared/key-types.ts';
+import { RSA_BITS } from '../core/key-types.ts';
 import { handshakeFloorUs, KEY_KINDS, opensslSpeed as signatureSpeed, type KeyKind, type SignatureSpeed } from './kinds.ts';
 import type { LoadJob, LoadResult, Mode } from './load.ts';
 import { cpuTimeMs, residentMiB } from './proc.ts';

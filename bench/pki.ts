@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { DAY_MS } from '../pki/certificates.ts';
 import { runPki } from '../pki/issue.ts';
 import { resolvePkiOptions } from '../pki/options.ts';
-import { createCsr, generateKey, issueCertificate, parseCsr, type KeySpec } from '../services/shared/x509.ts';
+import { createCsr, generateKey, issueCertificate, parseCsr, type KeySpec } from '../core/x509.ts';
 import { KEY_KINDS, pickKinds, type KeyKind } from './kinds.ts';
 import { median } from './stats.ts';
 

@@ -1,9 +1,9 @@
 // The PKI's policy on top of the shared builder: how long certificates last,
 // and which requests the CA agrees to sign.
 import { X509Certificate, type KeyObject } from 'node:crypto';
-import { CLOCK_SKEW_MS } from '../services/shared/clock-skew.ts';
-import { formatSubjectName, type SubjectName } from '../services/shared/names.ts';
-import { createCsr as buildCsr, CsrError, issueCertificate, parseCsr, type ParsedCsr } from '../services/shared/x509.ts';
+import { CLOCK_SKEW_MS } from '../core/clock-skew.ts';
+import { formatSubjectName, type SubjectName } from '../core/names.ts';
+import { createCsr as buildCsr, CsrError, issueCertificate, parseCsr, type ParsedCsr } from '../core/x509.ts';
 
 /** What a leaf may be used for; the issuer decides this, never the requester. */
 export type Profile = 'server' | 'client' | 'server+client';

@@ -12,8 +12,8 @@ import { X509Certificate } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SCENARIOS } from '../demo/scenarios.ts';
-import { issueCrl, normalizeSerial, parseCrls } from '../services/shared/crl.ts';
-import { CERTIFICATE_FILE, KEY_FILE, readKeyPair, type KeyPair } from '../services/shared/tls-material.ts';
+import { issueCrl, normalizeSerial, parseCrls } from '../core/crl.ts';
+import { CERTIFICATE_FILE, KEY_FILE, readKeyPair, type KeyPair } from '../core/tls-material.ts';
 import { demoFolder } from './demo-folders.ts';
 import { CERTIFICATE_MODE, writeFileAtomic } from './files.ts';
 

@@ -3,12 +3,12 @@ import type { Stats } from 'node:fs';
 import { chmod, lstat, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
-import { MtlsError } from '../services/shared/errors.ts';
-import { CA_FILE, CERTIFICATE_FILE, KEY_FILE } from '../services/shared/tls-material.ts';
-import { CERTIFICATE_MODE, createNewFile, KEY_MODE } from '../services/shared/new-file.ts';
+import { MtlsError } from '../core/errors.ts';
+import { CA_FILE, CERTIFICATE_FILE, KEY_FILE } from '../core/tls-material.ts';
+import { CERTIFICATE_MODE, createNewFile, KEY_MODE } from '../core/new-file.ts';
 import { privateKeyToPem } from './keys.ts';
 
-export { CERTIFICATE_MODE, KEY_MODE } from '../services/shared/new-file.ts';
+export { CERTIFICATE_MODE, KEY_MODE } from '../core/new-file.ts';
 export const CA_FOLDER_MODE = 0o700;
 export const IDENTITY_FOLDER_MODE = 0o755;
 

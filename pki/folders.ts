@@ -5,8 +5,8 @@
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { CA_FILE, CERTIFICATE_FILE, KEY_FILE } from '../services/shared/tls-material.ts';
-import { CA_KEY_FILE, caPairWorkPaths, recoverCaPair } from '../services/shared/ca-pair.ts';
+import { CA_FILE, CERTIFICATE_FILE, KEY_FILE } from '../core/tls-material.ts';
+import { CA_KEY_FILE, caPairWorkPaths, recoverCaPair } from '../core/ca-pair.ts';
 import { CA_FOLDER_MODE, checkOwnIfPresent, ensureDirectory, IDENTITY_FOLDER_MODE, isPresent, removeStaleTemporaryFiles, tightenKeyMode } from './files.ts';
 import { foldersOf, UsageError, type PkiOptions } from './options.ts';
 

@@ -1,9 +1,9 @@
 import { X509Certificate, type KeyObject } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { summarizeCertificate } from '../services/shared/certificate.ts';
-import { MtlsError } from '../services/shared/errors.ts';
-import { formatSubjectName, namesFromSubjectAltName, type SubjectName } from '../services/shared/names.ts';
+import { summarizeCertificate } from '../core/certificate.ts';
+import { MtlsError } from '../core/errors.ts';
+import { formatSubjectName, namesFromSubjectAltName, type SubjectName } from '../core/names.ts';
 import {
   CA_FILE,
   CERTIFICATE_FILE,
@@ -12,10 +12,10 @@ import {
   readKeyPair,
   TlsMaterialError,
   type KeyPair,
-} from '../services/shared/tls-material.ts';
+} from '../core/tls-material.ts';
 import { clampTo, commonNameOf, createCaCertificate, createCsr, createSelfSigned, DAY_MS, issueFromCsr, sameNames, validity, type Profile, type Validity } from './certificates.ts';
 import { CA_FOLDER_MODE, CERTIFICATE_MODE, checkOutFolder, ensureDirectory, IDENTITY_FOLDER_MODE, isPresent, readIfPresent, writeFileAtomic, writeIdentity } from './files.ts';
-import { CA_KEY_FILE, writeCaPair } from '../services/shared/ca-pair.ts';
+import { CA_KEY_FILE, writeCaPair } from '../core/ca-pair.ts';
 import { CA_FOLDER, checkOutWritable, prepareFolders, type FolderNotes } from './folders.ts';
 import { describeKeySpec, generateKey, keyKind, keySupply, privateKeyToPem, type KeySpec } from './keys.ts';
 import { DEFAULT_LOCK_WAIT_MS, lockOut } from './lock.ts';

@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
-import { describeKey, generateKey, KeyTypeError, type KeySpec } from '../services/shared/x509.ts';
+import { describeKey, generateKey, KeyTypeError, type KeySpec } from '../core/x509.ts';
 
-export { describeKey, describeKeySpec, generateKey, type KeySpec, type KeyType } from '../services/shared/x509.ts';
+export { describeKey, describeKeySpec, generateKey, type KeySpec, type KeyType } from '../core/x509.ts';
 
 /** PKCS#8 PEM, the format `openssl genpkey` writes and every TLS stack reads, for every key type. */
 export function privateKeyToPem(key: KeyObject): string {

@@ -8,7 +8,7 @@ import { access, link, lstat, readFile, rename, rm, writeFile } from 'node:fs/pr
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { MtlsError } from '../services/shared/errors.ts';
+import { MtlsError } from '../core/errors.ts';
 import { checkOwnIfPresent, ensureDirectory, IDENTITY_FOLDER_MODE } from './files.ts';
 import { UsageError } from './options.ts';
 

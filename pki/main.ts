@@ -1,4 +1,4 @@
-import { exitCodeOf, MtlsError } from '../services/shared/errors.ts';
+import { exitCodeOf, MtlsError } from '../core/errors.ts';
 import { withDemoIdentities } from './demo-identities.ts';
 import { runPki } from './issue.ts';
 import { parseLockWait } from './lock.ts';

@@ -1,9 +1,9 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BadInputError } from '../services/shared/errors.ts';
-import { parseSubjectNames, type SubjectName } from '../services/shared/names.ts';
+import { BadInputError } from '../core/errors.ts';
+import { parseSubjectNames, type SubjectName } from '../core/names.ts';
 import { DEMO_FOLDERS } from './demo-folders.ts';
-import { CURVES, KEY_TYPES, RSA_BITS, type Curve, type KeySpec, type RsaBits } from '../services/shared/key-types.ts';
+import { CURVES, KEY_TYPES, RSA_BITS, type Curve, type KeySpec, type RsaBits } from '../core/key-types.ts';
 
 export type Method = 'method1' | 'method2';
 

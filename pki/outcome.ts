@@ -1,4 +1,4 @@
-import type { CertificateSummary } from '../services/shared/certificate.ts';
+import type { CertificateSummary } from '../core/certificate.ts';
 import type { PkiOptions } from './options.ts';
 
 /** One folder's fate in this run. */

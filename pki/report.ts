@@ -1,4 +1,4 @@
-import type { CertificateSummary } from '../services/shared/certificate.ts';
+import type { CertificateSummary } from '../core/certificate.ts';
 import { describeKeySpec } from './keys.ts';
 import type { Outcome, PkiResult } from './outcome.ts';
 

@@ -6,7 +6,7 @@ import { lstat, mkdir, readdir, readFile, readlink, stat, symlink, writeFile } f
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { commit, currentGeneration, DATA_LINK, discard, generationName, removeLeftovers, stageKey } from '../services/agent/volume.ts';
-import { readTlsMaterial } from '../services/shared/tls-material.ts';
+import { readTlsMaterial } from '../core/tls-material.ts';
 import { caOf, identity, issue } from './helpers/material.ts';
 import { temporaryDirectory } from './helpers/processes.ts';
 

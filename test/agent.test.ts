@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { runAgent, type AgentDeps } from '../services/agent/agent.ts';
 import { CaError, enroll as enrollAt, renew as renewAt } from '../services/agent/ca-client.ts';
 import { readAgentConfig } from '../services/agent/config.ts';
-import { createCsr, generateKey } from '../services/shared/x509.ts';
+import { createCsr, generateKey } from '../core/x509.ts';
 import { startEventProcess, type Event, type EventProcess } from './helpers/events.ts';
 import { openssl, ROOT, run, temporaryDirectory } from './helpers/processes.ts';
 import { memoryLog } from './helpers/server.ts';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { createApp } from '../services/server/app.ts';
 import { trackConnections } from '../services/server/connections.ts';
-import { readTlsMaterial, type TlsMaterial } from '../services/shared/tls-material.ts';
+import { readTlsMaterial, type TlsMaterial } from '../core/tls-material.ts';
 import { issue } from './helpers/material.ts';
 import { memoryLog } from './helpers/server.ts';
 

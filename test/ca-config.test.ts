@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { readCaConfig, readEnrollmentRequests } from '../services/ca/config.ts';
 import { formatDuration, parseDuration } from '../services/ca/duration.ts';
 import { leafValidity } from '../services/ca/issuance.ts';
-import { ConfigError } from '../services/shared/config-error.ts';
+import { ConfigError } from '../core/config-error.ts';
 
 describe('CA settings', () => {
   it('reads durations in s, m, h and d, and nothing else', () => {

@@ -10,7 +10,7 @@ import { CA_MAIN, call, enrollWith, jsonLines, renewWith, runCaCommand, servePro
 import { openssl, ROOT, run, temporaryDirectory } from './helpers/processes.ts';
 import { readCaConfig } from '../services/ca/config.ts';
 import { runInit } from '../services/ca/init.ts';
-import { generateKey, issueCertificate } from '../services/shared/x509.ts';
+import { generateKey, issueCertificate } from '../core/x509.ts';
 import { memoryLog } from './helpers/server.ts';
 
 async function fresh(): Promise<{ dir: string; caDir: string; env: NodeJS.ProcessEnv }> {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CaDatabase } from '../services/ca/database.ts';
-import { issueCertificate, type Issuer } from '../services/shared/x509.ts';
+import { issueCertificate, type Issuer } from '../core/x509.ts';
 import { openssl, temporaryDirectory } from './helpers/processes.ts';
 import { call, enrollWith, newKey, opensslText, opensslVerify, renewWith, startTestCa, type Enrolled, type Reply, type TestCa } from './helpers/ca.ts';
 

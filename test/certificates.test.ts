@@ -4,7 +4,7 @@ import { X509Certificate } from 'node:crypto';
 import { describe, it, before } from 'node:test';
 import { createCaCertificate, createCsr, issueFromCsr, validity, type Issuer } from '../pki/certificates.ts';
 import { generateKey } from '../pki/keys.ts';
-import { parseSubjectNames } from '../services/shared/names.ts';
+import { parseSubjectNames } from '../core/names.ts';
 
 describe('issueFromCsr', () => {
   let ca: Issuer;

@@ -7,9 +7,9 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import tls from 'node:tls';
-import { CrlError, issueCrl, normalizeSerial, parseCrl, type RevokedCertificate } from '../services/shared/crl.ts';
-import { parseSubjectNames } from '../services/shared/names.ts';
-import { generateKey, issueCertificate, type Issuer, type KeySpec, type Profile } from '../services/shared/x509.ts';
+import { CrlError, issueCrl, normalizeSerial, parseCrl, type RevokedCertificate } from '../core/crl.ts';
+import { parseSubjectNames } from '../core/names.ts';
+import { generateKey, issueCertificate, type Issuer, type KeySpec, type Profile } from '../core/x509.ts';
 import { openssl, temporaryDirectory } from './helpers/processes.ts';
 
 const MINUTE = 60_000;

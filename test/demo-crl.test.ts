@@ -7,7 +7,7 @@ import { access, readFile } from 'node:fs/promises';
 import https from 'node:https';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { parseCrl } from '../services/shared/crl.ts';
+import { parseCrl } from '../core/crl.ts';
 import { openssl, runPkiCommand, temporaryDirectory } from './helpers/processes.ts';
 import { startTestServer } from './helpers/server.ts';
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readClientConfig } from '../services/client/config.ts';
 import { exchange } from '../services/client/exchange.ts';
-import { readTlsMaterial } from '../services/shared/tls-material.ts';
+import { readTlsMaterial } from '../core/tls-material.ts';
 import { issue } from './helpers/material.ts';
 import { run } from './helpers/processes.ts';
 import { startSServer } from './helpers/s-server.ts';

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { formatClient, formatIdentities, formatRequests, passed } from '../demo/method-report.ts';
 import type { PkiDocument } from '../pki/report.ts';
 import type { ExchangeDocument } from '../services/client/report-json.ts';
-import type { CertificateSummary } from '../services/shared/certificate.ts';
+import type { CertificateSummary } from '../core/certificate.ts';
 
 const certificate: CertificateSummary = {
   subject: 'CN=localhost',

@@ -8,7 +8,7 @@ import got from 'got';
 import { readClientConfig } from '../services/client/config.ts';
 import { exchange, type Exchange } from '../services/client/exchange.ts';
 import { readClientMaterial } from '../services/client/material.ts';
-import { readTlsMaterial } from '../services/shared/tls-material.ts';
+import { readTlsMaterial } from '../core/tls-material.ts';
 import { caOf, expiredSince, identity, identityByOpenssl, issue, rogueCa, trustOnly, validFromIn } from './helpers/material.ts';
 import { startTestServer, type LogEvent, type TestServer } from './helpers/server.ts';
 

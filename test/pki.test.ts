@@ -7,7 +7,7 @@ import tls from 'node:tls';
 import { DAY_MS } from '../pki/certificates.ts';
 import { runPki } from '../pki/issue.ts';
 import { parsePkiArgs, parsePkiOptions, resolvePkiOptions, UsageError } from '../pki/options.ts';
-import { parseSubjectNames } from '../services/shared/names.ts';
+import { parseSubjectNames } from '../core/names.ts';
 import { openssl, runPkiCommand, runPkiCommandUnprivileged, temporaryDirectory, UNPRIVILEGED } from './helpers/processes.ts';
 
 const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';

@@ -1,7 +1,7 @@
 // When the agent renews and how long it waits after a failure: pure rules, checked at their edges.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { renewalTime, retryDelay, waitBeforeRenewal } from '../services/shared/renewal.ts';
+import { renewalTime, retryDelay, waitBeforeRenewal } from '../core/renewal.ts';
 
 const SECOND = 1000;
 const validity = { notBefore: new Date('2026-11-27T00:00:00Z'), notAfter: new Date('2026-11-27T00:01:00Z') };

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import tls, { type TLSSocket } from 'node:tls';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
-import { namesFromSubjectAltName } from '../services/shared/names.ts';
+import { namesFromSubjectAltName } from '../core/names.ts';
 import { trackConnections } from '../services/server/connections.ts';
 import { craftedClient } from './helpers/crafted.ts';
 import { run, temporaryDirectory } from './helpers/processes.ts';

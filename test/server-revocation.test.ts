@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { writeFileAtomic } from '../pki/files.ts';
-import { issueCrl, type RevokedCertificate } from '../services/shared/crl.ts';
+import { issueCrl, type RevokedCertificate } from '../core/crl.ts';
 import { caOf, identity, issue, rogueCa } from './helpers/material.ts';
 import { startTestServer, type LogEvent, type TestServer } from './helpers/server.ts';
 

@@ -4,9 +4,9 @@ import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } fr
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { fromDer, publicKeyFromSpki, publicKeyInfo, publicKeyOf, rawElements, sequence, toDer } from '../services/shared/der.ts';
-import { keyFingerprint256 } from '../services/shared/key-fingerprint.ts';
-import { parseSubjectNames } from '../services/shared/names.ts';
+import { fromDer, publicKeyFromSpki, publicKeyInfo, publicKeyOf, rawElements, sequence, toDer } from '../core/der.ts';
+import { keyFingerprint256 } from '../core/key-fingerprint.ts';
+import { parseSubjectNames } from '../core/names.ts';
 import {
   createCsr,
   CsrError,
@@ -18,7 +18,7 @@ import {
   type Issuer,
   type KeySpec,
   type Profile,
-} from '../services/shared/x509.ts';
+} from '../core/x509.ts';
 import { openssl, temporaryDirectory } from './helpers/processes.ts';
 import { DAY_MS } from '../pki/certificates.ts';
 

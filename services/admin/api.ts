@@ -1,7 +1,7 @@
 import https from 'node:https';
 import got from 'got';
 import { CaError } from '../agent/ca-client.ts';
-import type { TlsMaterial } from '../shared/tls-material.ts';
+import type { TlsMaterial } from '../../core/tls-material.ts';
 
 /** One call to the CA's admin API over mutual TLS with the admin's certificate; the JSON answer, or a CaError with the CA's code. */
 export async function adminCall(ca: { url: URL; timeoutMs: number }, as: TlsMaterial, path: string, body?: object): Promise<Record<string, unknown>> {

@@ -1,5 +1,5 @@
-import { ConfigError } from '../shared/config-error.ts';
-import { REVOCATION_REASONS, type RevocationReason } from '../shared/crl.ts';
+import { ConfigError } from '../../core/config-error.ts';
+import { REVOCATION_REASONS, type RevocationReason } from '../../core/crl.ts';
 
 export type AdminCommand =
   | { name: 'revoke'; target: { identity: string } | { serial: string }; reason: RevocationReason; json: boolean }

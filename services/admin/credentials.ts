@@ -3,9 +3,9 @@ import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../../pki/files.ts';
 import { CaError, enroll, renew, type CaEndpoint } from '../agent/ca-client.ts';
 import { checkIssued } from '../agent/issued.ts';
-import { readTlsMaterial, readTrust, TlsMaterialError, type TlsMaterial } from '../shared/tls-material.ts';
-import { createCsr, generateKey } from '../shared/x509.ts';
-import { renewalTime } from '../shared/renewal.ts';
+import { readTlsMaterial, readTrust, TlsMaterialError, type TlsMaterial } from '../../core/tls-material.ts';
+import { createCsr, generateKey } from '../../core/x509.ts';
+import { renewalTime } from '../../core/renewal.ts';
 
 export const ADMIN_IDENTITY = 'admin';
 

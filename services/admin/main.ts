@@ -1,8 +1,8 @@
 // The admin one-shot: enrolls (once) as an admin identity, then revokes or lists.
 import { CaError } from '../agent/ca-client.ts';
 import { IssuedCertificateError } from '../agent/issued.ts';
-import { ConfigError, integerSetting, requiredSetting } from '../shared/config-error.ts';
-import { TlsMaterialError } from '../shared/tls-material.ts';
+import { ConfigError, integerSetting, requiredSetting } from '../../core/config-error.ts';
+import { TlsMaterialError } from '../../core/tls-material.ts';
 import { adminCall } from './api.ts';
 import { parseAdminCommand, USAGE } from './command.ts';
 import { adminCredentials } from './credentials.ts';

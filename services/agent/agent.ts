@@ -1,13 +1,13 @@
 import type { KeyObject, X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Emit } from '../shared/json-lines.ts';
-import { readTlsMaterial, readTrust, TlsMaterialError, type TlsMaterial } from '../shared/tls-material.ts';
+import type { Emit } from '../../core/json-lines.ts';
+import { readTlsMaterial, readTrust, TlsMaterialError, type TlsMaterial } from '../../core/tls-material.ts';
 import { CaError, type Issued } from './ca-client.ts';
 import type { AgentConfig } from './config.ts';
-import { keyFingerprint256 } from '../shared/key-fingerprint.ts';
+import { keyFingerprint256 } from '../../core/key-fingerprint.ts';
 import { checkIssued, IssuedCertificateError } from './issued.ts';
-import { renewalTime, retryDelay, waitBeforeRenewal, type Random } from '../shared/renewal.ts';
+import { renewalTime, retryDelay, waitBeforeRenewal, type Random } from '../../core/renewal.ts';
 import { commit, discard, removeLeftovers, stageKey, type Staging } from './volume.ts';
 
 export const TOKEN_FILE = 'token';

@@ -1,7 +1,7 @@
-import { ConfigError, integerSetting, requiredSetting } from '../shared/config-error.ts';
-import type { Role } from '../shared/tls-material.ts';
-import type { Backoff } from '../shared/renewal.ts';
-import { KEY_TYPES, type KeySpec, type KeyType } from '../shared/x509.ts';
+import { ConfigError, integerSetting, requiredSetting } from '../../core/config-error.ts';
+import type { Role } from '../../core/tls-material.ts';
+import type { Backoff } from '../../core/renewal.ts';
+import { KEY_TYPES, type KeySpec, type KeyType } from '../../core/x509.ts';
 
 /** The agent's settings, read and checked once at start-up. */
 export interface AgentConfig {

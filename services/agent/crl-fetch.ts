@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import got from 'got';
 import { writeFileAtomic } from '../../pki/files.ts';
-import { CrlError, parseCrls, type ParsedCrl } from '../shared/crl.ts';
-import type { Emit } from '../shared/json-lines.ts';
-import { readTrust, TlsMaterialError, type Trust } from '../shared/tls-material.ts';
+import { CrlError, parseCrls, type ParsedCrl } from '../../core/crl.ts';
+import type { Emit } from '../../core/json-lines.ts';
+import { readTrust, TlsMaterialError, type Trust } from '../../core/tls-material.ts';
 import { CaError } from './ca-client.ts';
 
 export const CRL_FILE = 'crl.pem';

@@ -4,9 +4,9 @@
 // revoked clients. The workload waits for it.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConfigError, integerSetting, requiredSetting } from '../shared/config-error.ts';
-import { CrlError, parseCrls } from '../shared/crl.ts';
-import { loadTlsMaterial, TlsMaterialError, type Role } from '../shared/tls-material.ts';
+import { ConfigError, integerSetting, requiredSetting } from '../../core/config-error.ts';
+import { CrlError, parseCrls } from '../../core/crl.ts';
+import { loadTlsMaterial, TlsMaterialError, type Role } from '../../core/tls-material.ts';
 
 try {
   const tlsDir = requiredSetting(process.env, 'TLS_DIR', '/tls');

@@ -1,6 +1,6 @@
 import type { KeyObject, X509Certificate } from 'node:crypto';
-import { namesFromSubjectAltName } from '../shared/names.ts';
-import { certificateProblems, isIssuedBy, parseCertificates, TlsMaterialError, type Role } from '../shared/tls-material.ts';
+import { namesFromSubjectAltName } from '../../core/names.ts';
+import { certificateProblems, isIssuedBy, parseCertificates, TlsMaterialError, type Role } from '../../core/tls-material.ts';
 import type { Issued } from './ca-client.ts';
 
 /** The CA's answer cannot be installed; nothing was swapped. */

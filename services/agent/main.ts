@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ConfigError } from '../shared/config-error.ts';
-import { jsonLines } from '../shared/json-lines.ts';
-import { createCsr, describeKeySpec, generateKey } from '../shared/x509.ts';
+import { ConfigError } from '../../core/config-error.ts';
+import { jsonLines } from '../../core/json-lines.ts';
+import { createCsr, describeKeySpec, generateKey } from '../../core/x509.ts';
 import { runAgent } from './agent.ts';
 import { enroll, renew } from './ca-client.ts';
 import { fetchCrl, runCrlFetcher } from './crl-fetch.ts';

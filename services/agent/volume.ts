@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readlink, rename, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CERTIFICATE_MODE, createNewFile, KEY_MODE, syncDirectory } from '../shared/new-file.ts';
-import { CA_FILE, CERTIFICATE_FILE, KEY_FILE } from '../shared/tls-material.ts';
+import { CERTIFICATE_MODE, createNewFile, KEY_MODE, syncDirectory } from '../../core/new-file.ts';
+import { CA_FILE, CERTIFICATE_FILE, KEY_FILE } from '../../core/tls-material.ts';
 
 // The layout Kubernetes uses for secrets and config maps, which our server
 // follows: every file is a link through `..data`, and `..data` is swapped in

@@ -1,5 +1,5 @@
 import type { TLSSocket } from 'node:tls';
-import { REVOCATION_REASONS, type RevocationReason } from '../shared/crl.ts';
+import { REVOCATION_REASONS, type RevocationReason } from '../../core/crl.ts';
 import type { CaContext } from './context.ts';
 import type { CertificateRecord } from './database.ts';
 import { Refusal } from './errors.ts';

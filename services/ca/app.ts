@@ -1,6 +1,6 @@
 import Koa from 'koa';
 import type { TLSSocket } from 'node:tls';
-import type { Log } from '../server/log.ts';
+import type { Log } from '../../core/log.ts';
 import { adminOf, revocationRequest, revoke } from './admin.ts';
 import { readJsonObject } from './body.ts';
 import type { CaContext, IssuedResponse } from './context.ts';

@@ -3,10 +3,10 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureDirectory, readIfPresent } from '../../pki/files.ts';
 import { privateKeyToPem } from '../../pki/keys.ts';
-import { CLOCK_SKEW_MS } from '../shared/clock-skew.ts';
-import { CA_KEY_FILE, hasCommittedPair, recoverCaPair, writeCaPair } from '../shared/ca-pair.ts';
-import { CA_FILE as CA_CERTIFICATE_FILE } from '../shared/tls-material.ts';
-import { generateKey, issueCertificate, type Issuer } from '../shared/x509.ts';
+import { CLOCK_SKEW_MS } from '../../core/clock-skew.ts';
+import { CA_KEY_FILE, hasCommittedPair, recoverCaPair, writeCaPair } from '../../core/ca-pair.ts';
+import { CA_FILE as CA_CERTIFICATE_FILE } from '../../core/tls-material.ts';
+import { generateKey, issueCertificate, type Issuer } from '../../core/x509.ts';
 
 export const DATABASE_FILE = 'ca.db';
 

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
-import { ConfigError, integerSetting } from '../shared/config-error.ts';
-import { parseSubjectNames } from '../shared/names.ts';
+import { ConfigError, integerSetting } from '../../core/config-error.ts';
+import { parseSubjectNames } from '../../core/names.ts';
 import { formatDuration, parseDuration } from './duration.ts';
 import { isRole, ROLES, type CaRole } from './roles.ts';
 import { SERVING_NAMES } from './serving.ts';

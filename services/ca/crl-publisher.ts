@@ -1,4 +1,4 @@
-import { issueCrl, type RevokedCertificate } from '../shared/crl.ts';
+import { issueCrl, type RevokedCertificate } from '../../core/crl.ts';
 import type { Authority } from './authority.ts';
 import type { CaDatabase } from './database.ts';
 

@@ -1,8 +1,8 @@
-import { formatSubjectName } from '../shared/names.ts';
-import { CsrError, parseCsr, type ParsedCsr } from '../shared/x509.ts';
+import { formatSubjectName } from '../../core/names.ts';
+import { CsrError, parseCsr, type ParsedCsr } from '../../core/x509.ts';
 import type { CaDatabase } from './database.ts';
 import { Refusal } from './errors.ts';
-import { keyFingerprint256 } from '../shared/key-fingerprint.ts';
+import { keyFingerprint256 } from '../../core/key-fingerprint.ts';
 
 /** A verified CSR and the fingerprint of the key it brings (computed once per request). */
 export interface CsrInput {

@@ -1,7 +1,7 @@
 import { chmodSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import type { RevocationReason } from '../shared/crl.ts';
+import type { RevocationReason } from '../../core/crl.ts';
 import type { CaRole } from './roles.ts';
 
 export type IssuedVia = 'self' | 'enroll' | 'renew';

@@ -1,9 +1,9 @@
 import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import { ensureDirectory, readIfPresent, writeFileAtomic } from '../../pki/files.ts';
-import type { Log } from '../server/log.ts';
-import { CA_FILE, CERTIFICATE_FILE, isIssuedBy } from '../shared/tls-material.ts';
-import { describeKey } from '../shared/x509.ts';
+import type { Log } from '../../core/log.ts';
+import { CA_FILE, CERTIFICATE_FILE, isIssuedBy } from '../../core/tls-material.ts';
+import { describeKey } from '../../core/x509.ts';
 import { createOrLoadAuthority, DATABASE_FILE, type Authority } from './authority.ts';
 import type { CaConfig, EnrollmentRequest } from './config.ts';
 import { CaDatabase, type CertificateRecord } from './database.ts';

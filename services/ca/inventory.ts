@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Log } from '../server/log.ts';
+import type { Log } from '../../core/log.ts';
 import { AuthorityError, DATABASE_FILE } from './authority.ts';
 import { CaDatabase } from './database.ts';
 

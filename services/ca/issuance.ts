@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
-import { LEAF_BACKDATE_MS } from '../shared/clock-skew.ts';
-import { issueCertificate } from '../shared/x509.ts';
+import { LEAF_BACKDATE_MS } from '../../core/clock-skew.ts';
+import { issueCertificate } from '../../core/x509.ts';
 import type { Authority } from './authority.ts';
 import type { CaContext, IssuedResponse } from './context.ts';
 import type { CsrInput } from './csr-input.ts';

@@ -1,5 +1,5 @@
-import { jsonLog } from '../server/log.ts';
-import { ConfigError } from '../shared/config-error.ts';
+import { jsonLog } from '../../core/log.ts';
+import { ConfigError } from '../../core/config-error.ts';
 import { AuthorityError } from './authority.ts';
 import { readCaConfig, readEnrollmentRequests } from './config.ts';
 import { printInventory } from './inventory.ts';

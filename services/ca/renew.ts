@@ -1,6 +1,6 @@
 import type { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
-import { isIssuedBy } from '../shared/tls-material.ts';
+import { isIssuedBy } from '../../core/tls-material.ts';
 import type { CaContext, IssuedResponse } from './context.ts';
 import type { CertificateRecord } from './database.ts';
 import { csrFrom, refuseKnownKey, type CsrInput } from './csr-input.ts';

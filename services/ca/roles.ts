@@ -1,4 +1,4 @@
-import type { Profile } from '../shared/x509.ts';
+import type { Profile } from '../../core/x509.ts';
 
 /** Who a certificate is for. `admin` is a client that will later be allowed to manage the CA. */
 export type CaRole = 'server' | 'client' | 'admin';

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import type { Log } from '../server/log.ts';
-import { summarizeCertificate } from '../shared/certificate.ts';
+import type { Log } from '../../core/log.ts';
+import { summarizeCertificate } from '../../core/certificate.ts';
 import { createCaApp } from './app.ts';
 import { DATABASE_FILE, loadAuthority } from './authority.ts';
 import { crlRefreshMs, describeConfig, type CaConfig } from './config.ts';

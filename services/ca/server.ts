@@ -1,8 +1,8 @@
 import { constants } from 'node:crypto';
 import https from 'node:https';
 import type Koa from 'koa';
-import type { Log } from '../server/log.ts';
-import type { KeyPair } from '../shared/tls-material.ts';
+import type { Log } from '../../core/log.ts';
+import type { KeyPair } from '../../core/tls-material.ts';
 
 export interface CaServer {
   server: https.Server;

@@ -1,12 +1,12 @@
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../pki/files.ts';
 import { privateKeyToPem } from '../../pki/keys.ts';
-import { CLOCK_SKEW_MS } from '../shared/clock-skew.ts';
-import { CERTIFICATE_FILE, isIssuedBy, KEY_FILE, readKeyPair, TlsMaterialError, type KeyPair } from '../shared/tls-material.ts';
-import { generateKey, issueCertificate } from '../shared/x509.ts';
+import { CLOCK_SKEW_MS } from '../../core/clock-skew.ts';
+import { CERTIFICATE_FILE, isIssuedBy, KEY_FILE, readKeyPair, TlsMaterialError, type KeyPair } from '../../core/tls-material.ts';
+import { generateKey, issueCertificate } from '../../core/x509.ts';
 import type { Authority } from './authority.ts';
 import type { CaDatabase } from './database.ts';
-import { keyFingerprint256 } from '../shared/key-fingerprint.ts';
+import { keyFingerprint256 } from '../../core/key-fingerprint.ts';
 
 // The CA's own HTTPS certificate: the names agents reach it by in compose and on this machine.
 const SERVING_IDENTITY = 'ca';

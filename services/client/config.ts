@@ -1,4 +1,4 @@
-import { ConfigError, integerSetting, requiredSetting } from '../shared/config-error.ts';
+import { ConfigError, integerSetting, requiredSetting } from '../../core/config-error.ts';
 import { readLoopConfig, type LoopConfig } from './loop-config.ts';
 
 /** The client's settings, read and checked once at start-up. */

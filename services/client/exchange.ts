@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import tls, { type PeerCertificate, type TLSSocket } from 'node:tls';
 import got from 'got';
-import { summarizeCertificate, type CertificateSummary } from '../shared/certificate.ts';
+import { summarizeCertificate, type CertificateSummary } from '../../core/certificate.ts';
 import type { ClientMaterial } from './material.ts';
 import type { ClientConfig } from './config.ts';
 import { bodyTooLarge, diagnose, diagnoseResponse, RETRYABLE_CODES, type Diagnosis } from './diagnosis.ts';

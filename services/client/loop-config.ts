@@ -1,4 +1,4 @@
-import { ConfigError, integerSetting } from '../shared/config-error.ts';
+import { ConfigError, integerSetting } from '../../core/config-error.ts';
 
 /** Loop mode: continuous traffic instead of one request (CLIENT_MODE=loop). */
 export interface LoopConfig {

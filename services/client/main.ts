@@ -1,6 +1,6 @@
-import { ConfigError } from '../shared/config-error.ts';
-import { exitCodeOf, MtlsError } from '../shared/errors.ts';
-import { certificateProblems, TlsMaterialError } from '../shared/tls-material.ts';
+import { ConfigError } from '../../core/config-error.ts';
+import { exitCodeOf, MtlsError } from '../../core/errors.ts';
+import { certificateProblems, TlsMaterialError } from '../../core/tls-material.ts';
 import { readClientConfig } from './config.ts';
 import { exchange } from './exchange.ts';
 import { runLoopProcess } from './loop.ts';

@@ -1,7 +1,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadTlsMaterial, TlsMaterialError, type TlsMaterial } from '../shared/tls-material.ts';
+import { loadTlsMaterial, TlsMaterialError, type TlsMaterial } from '../../core/tls-material.ts';
 
 export interface MaterialEvents {
   /** New, valid material that differs from the last one. */

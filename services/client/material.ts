@@ -1,6 +1,6 @@
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CERTIFICATE_FILE, KEY_FILE, readTlsMaterial, readTrust, type Trust, type TlsMaterial } from '../shared/tls-material.ts';
+import { CERTIFICATE_FILE, KEY_FILE, readTlsMaterial, readTrust, type Trust, type TlsMaterial } from '../../core/tls-material.ts';
 
 /** What the client has: always ca.crt; tls.crt + tls.key unless it presents nothing. */
 export type ClientMaterial = Trust & Partial<TlsMaterial>;

@@ -1,4 +1,4 @@
-import { summarizeCertificate, type CertificateSummary } from '../shared/certificate.ts';
+import { summarizeCertificate, type CertificateSummary } from '../../core/certificate.ts';
 import type { ClientConfig } from './config.ts';
 import type { Diagnosis } from './diagnosis.ts';
 import type { Exchange } from './exchange.ts';

@@ -1,9 +1,9 @@
 import Koa from 'koa';
 import type { TLSSocket } from 'node:tls';
-import { formatSubjectName, type SubjectName } from '../shared/names.ts';
+import { formatSubjectName, type SubjectName } from '../../core/names.ts';
 import type { Connections } from './connections.ts';
 import { httpFailureOf } from './http-error.ts';
-import type { Log } from './log.ts';
+import type { Log } from '../../core/log.ts';
 import { capped } from './log-fields.ts';
 import { admittedAs, peerOf, validityProblem, type Peer } from './peer.ts';
 

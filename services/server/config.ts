@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
-import { ConfigError, integerSetting, requiredSetting } from '../shared/config-error.ts';
-import { parseWorkloadName, type SubjectName } from '../shared/names.ts';
+import { ConfigError, integerSetting, requiredSetting } from '../../core/config-error.ts';
+import { parseWorkloadName, type SubjectName } from '../../core/names.ts';
 
 /** The server's settings, read and checked once at start-up. */
 export interface ServerConfig {

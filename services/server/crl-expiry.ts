@@ -1,4 +1,4 @@
-import type { Log } from './log.ts';
+import type { Log } from '../../core/log.ts';
 import { loggedCrl, type LoadedCrl } from './revocation.ts';
 
 export interface CrlExpiry {

@@ -17,9 +17,9 @@
 // listener agree), and it is valid now for a server.
 import https from 'node:https';
 import type { TLSSocket } from 'node:tls';
-import { ConfigError, integerSetting } from '../shared/config-error.ts';
-import { MtlsError } from '../shared/errors.ts';
-import { certificateProblems } from '../shared/tls-material.ts';
+import { ConfigError, integerSetting } from '../../core/config-error.ts';
+import { MtlsError } from '../../core/errors.ts';
+import { certificateProblems } from '../../core/tls-material.ts';
 
 // Always 1, even for a bad setting: Docker reserves a health check's exit code 2.
 function fail(message: string): void {

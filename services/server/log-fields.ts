@@ -1,5 +1,5 @@
 import type { X509Certificate } from 'node:crypto';
-import { summarizeCertificate, type CertificateSummary } from '../shared/certificate.ts';
+import { summarizeCertificate, type CertificateSummary } from '../../core/certificate.ts';
 
 // Names and subjects come from certificates, which a client chooses: a log line
 // carries the start of a long one and its length, not kilobytes of it.

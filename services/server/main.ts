@@ -1,7 +1,7 @@
-import { exitCodeOf, MtlsError } from '../shared/errors.ts';
-import { formatSubjectName } from '../shared/names.ts';
+import { exitCodeOf, MtlsError } from '../../core/errors.ts';
+import { formatSubjectName } from '../../core/names.ts';
 import { readServerConfig } from './config.ts';
-import { jsonLog } from './log.ts';
+import { jsonLog } from '../../core/log.ts';
 import { loggedCertificate, loggedTrust } from './log-fields.ts';
 import { exposedKeyMode, loadServerMaterial } from './material.ts';
 import { loggedCrl } from './revocation.ts';

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { KEY_FILE, loadTlsMaterial, readOptionalPem, type TlsMaterial } from '../shared/tls-material.ts';
+import { KEY_FILE, loadTlsMaterial, readOptionalPem, type TlsMaterial } from '../../core/tls-material.ts';
 import { checkCrl, CRL_FILE, type LoadedCrl } from './revocation.ts';
 
 /** The server's TLS_DIR: its identity, what it trusts, and the optional CRLs of those CAs. */

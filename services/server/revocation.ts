@@ -1,6 +1,6 @@
 import type { X509Certificate } from 'node:crypto';
-import { CrlError, parseCrls, type ParsedCrl } from '../shared/crl.ts';
-import { TlsMaterialError } from '../shared/tls-material.ts';
+import { CrlError, parseCrls, type ParsedCrl } from '../../core/crl.ts';
+import { TlsMaterialError } from '../../core/tls-material.ts';
 
 export const CRL_FILE = 'crl.pem';
 

@@ -1,6 +1,6 @@
 import { statSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import type { Log } from './log.ts';
+import type { Log } from '../../core/log.ts';
 
 export interface DirectoryWatch {
   close(): void;

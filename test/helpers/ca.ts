@@ -8,7 +8,7 @@ import { privateKeyToPem } from '../../pki/keys.ts';
 import { readCaConfig, readEnrollmentRequests, type CaConfig } from '../../services/ca/config.ts';
 import { runInit } from '../../services/ca/init.ts';
 import { startCa, type RunningCa } from '../../services/ca/serve.ts';
-import { createCsr, generateKey } from '../../services/shared/x509.ts';
+import { createCsr, generateKey } from '../../core/x509.ts';
 import { memoryLog } from './server.ts';
 import { openssl, ROOT, run, spawn, temporaryDirectory, type RunResult } from './processes.ts';
 

@@ -5,7 +5,7 @@ import { createCaCertificate, createCsr, DAY_MS, issueFromCsr, type Issuer, type
 import { runPki } from '../../pki/issue.ts';
 import { generateKey, privateKeyToPem } from '../../pki/keys.ts';
 import { resolvePkiOptions, type PkiOptionsInit } from '../../pki/options.ts';
-import { parseSubjectNames } from '../../services/shared/names.ts';
+import { parseSubjectNames } from '../../core/names.ts';
 import { openssl, temporaryDirectory } from './processes.ts';
 
 

@@ -53,7 +53,7 @@ export async function runPkiCommandUnprivileged(...args: string[]): Promise<RunR
   if (process.getuid?.() !== 0) return runPkiCommand(...args);
   unprivilegedCopy ??= (async () => {
     const dir = await temporaryDirectory('mtls-unprivileged-');
-    for (const path of ['package.json', 'pki', 'demo/scenarios.ts', 'services/shared', 'node_modules/node-forge']) {
+    for (const path of ['package.json', 'pki', 'demo/scenarios.ts', 'core', 'node_modules/node-forge']) {
       await cp(join(ROOT, path), join(dir, path), { recursive: true });
     }
     await copyFile(process.execPath, join(dir, 'node'));

@@ -1,5 +1,5 @@
 import https from 'node:https';
-import type { Fields, Log } from '../../services/server/log.ts';
+import type { Fields, Log } from '../../core/log.ts';
 import { readAllowedClients, type ServerConfig } from '../../services/server/config.ts';
 import { startServer, type MtlsServer } from '../../services/server/server.ts';
 import { loadServerMaterial } from '../../services/server/material.ts';
