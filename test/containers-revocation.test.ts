@@ -48,6 +48,19 @@ await describeWithDocker('revocation under load (lifecycle profile, two clients)
     for (const client of ['client-lifecycle', 'client2-lifecycle']) {
       await until(`${client} has traffic`, async () => (await eventsOf(client, 'traffic')).some((event) => Number(event['ok']) > 0), 120_000);
     }
+    // Revoke while the client's certificate is fresh: past its renewal point the loop client
+    // opens a new connection per request, and there would be no kept-alive connection to close.
+    await until(
+      'the client certificate was just renewed (and is in use)',
+      async () => {
+        const last = (await eventsOf('client-agent')).filter((event) => ['enrolled', 'renewed'].includes(event.event)).at(-1);
+        if (last === undefined) return false;
+        const age = Date.now() - Date.parse(String(last['time']));
+        const left = Date.parse(String(last['notAfter'])) - Date.now();
+        return age >= 1500 && left >= 22_000;
+      },
+      60_000,
+    );
     const revoke = await admin('revoke', 'client', '--reason', 'keyCompromise', '--json');
     revokedAt = Date.now();
     assert.equal(revoke.code, 0, revoke.stderr);

@@ -194,7 +194,7 @@ describe('a crl.pem the server must not load', () => {
       },
       /signed by none of the CAs in ca\.crt \(a CRL from another CA\)/,
     ],
-    ['a CRL that is not PEM (DER bytes)', async () => Buffer.from(good.replace(/-----[^-]+-----/g, '').replace(/\s/g, ''), 'base64').toString('latin1'), /not a PEM CRL/],
+    ['a CRL that is not PEM (DER bytes)', async () => Buffer.from(good.replace(/-----[^-]+-----/g, '').replace(/\s/g, ''), 'base64').toString('latin1'), /not PEM \(no "-----BEGIN" line\)/],
     ['a CRL under the label OpenSSL refuses (BEGIN CRL)', async () => good.replaceAll('X509 CRL', 'CRL'), /not a PEM CRL/],
     ['an older CRL (a lower number: a replay that would unrevoke)', async () => f.crl({ number: 9n }), /older than the one in force \(number 9 < 10\)/],
     ['a CRL from the future', async () => f.crl({ number: 11n, thisUpdate: new Date(Date.now() + 10 * MINUTE), nextUpdate: new Date(Date.now() + 20 * MINUTE) }), /is not valid before/],
