@@ -45,7 +45,7 @@ pki: ## issue method1 into $(OUT)/method1 and method2 into $(OUT)/method2
 	@$(WITH_NODE) npm run -s pki -- --method method1 --out $(OUT)/method1 \
 	  && npm run -s pki -- --method method2 --out $(OUT)/method2
 
-bench: ## our server's mTLS cost against bare node:https, then the PKI bench (< 3 min)
+bench: ## our server's mTLS cost against bare node:https (fixed rate, saturation, resume, key types), then the PKI bench (about 5 min)
 	@$(WITH_NODE) npm run -s bench
 
 bench-pki: ## our PKI against the openssl CLI sequence, side by side
