@@ -21,6 +21,7 @@ import {
 import { signatureAlgorithmByOid, signatureAlgorithmOf, verifyWith } from './key-types.ts';
 import { algorithmIdentifier, authorityKeyIdentifierExtension, extensions, signed } from './x509-parts.ts';
 import { issuerFields } from './x509.ts';
+import { MtlsError } from './errors.ts';
 
 /** RFC 5280 5.3.1 CRLReason, by name; the number is what the CRL carries. */
 export const REVOCATION_REASONS = {
@@ -53,7 +54,7 @@ export interface CrlRequest {
 }
 
 /** A CRL we refuse to read or build; `message` is one line. */
-export class CrlError extends Error {
+export class CrlError extends MtlsError {
   readonly code = 'ECRL';
 }
 

@@ -1,12 +1,11 @@
 // The admin one-shot: enrolls (once) as an admin identity, then revokes or lists.
 import { CaError } from '../agent/ca-client.ts';
-import { IssuedCertificateError } from '../agent/issued.ts';
 import { ConfigError, integerSetting, requiredSetting } from '../../core/config-error.ts';
-import { TlsMaterialError } from '../../core/tls-material.ts';
 import { adminCall } from './api.ts';
 import { parseAdminCommand, USAGE } from './command.ts';
 import { adminCredentials } from './credentials.ts';
 import { inventoryTable, revocationText, type InventoryRow } from './report.ts';
+import { exitCodeOf, MtlsError } from '../../core/errors.ts';
 
 // Exit codes: 0 done; 1 the CA refused or could not be reached; 2 bad command line or configuration.
 try {
@@ -29,8 +28,8 @@ try {
     }
   }
 } catch (error) {
-  const known = error instanceof ConfigError || error instanceof CaError || error instanceof TlsMaterialError || error instanceof IssuedCertificateError;
-  process.exitCode = error instanceof ConfigError ? 2 : 1;
+  const known = error instanceof MtlsError;
+  process.exitCode = exitCodeOf(error);
   const code = error instanceof CaError ? ` (${error.code})` : '';
   console.error(`admin: ${known ? (error as Error).message : String(error)}${code}${error instanceof ConfigError ? `\n${USAGE}` : ''}`);
 }

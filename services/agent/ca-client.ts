@@ -1,5 +1,6 @@
 import https from 'node:https';
 import got, { type Response } from 'got';
+import { MtlsError } from '../../core/errors.ts';
 
 /** What the CA answers to an enrollment or a renewal. */
 export interface Issued {
@@ -8,7 +9,7 @@ export interface Issued {
 }
 
 /** The CA refused, answered nonsense, or could not be reached; `code` is the CA's error code or the network's. */
-export class CaError extends Error {
+export class CaError extends MtlsError {
   readonly code: string;
   /** The HTTP status, when the CA answered at all. */
   readonly status: number | undefined;

@@ -5,8 +5,9 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError, integerSetting, requiredSetting } from '../../core/config-error.ts';
-import { CrlError, parseCrls } from '../../core/crl.ts';
-import { loadTlsMaterial, TlsMaterialError, type Role } from '../../core/tls-material.ts';
+import { parseCrls } from '../../core/crl.ts';
+import { loadTlsMaterial, type Role } from '../../core/tls-material.ts';
+import { MtlsError } from '../../core/errors.ts';
 
 try {
   const tlsDir = requiredSetting(process.env, 'TLS_DIR', '/tls');
@@ -17,7 +18,7 @@ try {
     parseCrls(await readFile(file, 'utf8').catch(() => Promise.reject(new ConfigError(`${file}: no CRL fetched yet`))));
   }
 } catch (error) {
-  const known = error instanceof ConfigError || error instanceof TlsMaterialError || error instanceof CrlError;
+  const known = error instanceof MtlsError;
   console.error(`agent healthcheck: ${known ? (error as Error).message : String(error)}`);
   process.exitCode = 1;
 }

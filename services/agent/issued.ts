@@ -2,9 +2,10 @@ import type { KeyObject, X509Certificate } from 'node:crypto';
 import { namesFromSubjectAltName } from '../../core/names.ts';
 import { certificateProblems, isIssuedBy, parseCertificates, TlsMaterialError, type Role } from '../../core/tls-material.ts';
 import type { Issued } from './ca-client.ts';
+import { MtlsError } from '../../core/errors.ts';
 
 /** The CA's answer cannot be installed; nothing was swapped. */
-export class IssuedCertificateError extends Error {
+export class IssuedCertificateError extends MtlsError {
   readonly code = 'CERTIFICATE_UNUSABLE';
 }
 

@@ -1,11 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ConfigError } from '../../core/config-error.ts';
 import { jsonLines } from '../../core/json-lines.ts';
 import { createCsr, describeKeySpec, generateKey } from '../../core/x509.ts';
 import { runAgent } from './agent.ts';
 import { enroll, renew } from './ca-client.ts';
 import { fetchCrl, runCrlFetcher } from './crl-fetch.ts';
 import { keySpecOf, readAgentConfig } from './config.ts';
+import { exitCodeOf } from '../../core/errors.ts';
 
 const emit = jsonLines();
 
@@ -58,7 +58,7 @@ try {
   await Promise.all([renewing, fetching]);
   emit('stopped', { identity: config.identity });
 } catch (error) {
-  process.exitCode = error instanceof ConfigError ? 2 : 1;
+  process.exitCode = exitCodeOf(error);
   const message = error instanceof Error ? error.message : String(error);
   emit('failed', { message });
   console.error(`agent: ${message}`);

@@ -7,6 +7,7 @@ import { CLOCK_SKEW_MS } from '../../core/clock-skew.ts';
 import { CA_KEY_FILE, hasCommittedPair, recoverCaPair, writeCaPair } from '../../core/ca-pair.ts';
 import { CA_FILE as CA_CERTIFICATE_FILE } from '../../core/tls-material.ts';
 import { generateKey, issueCertificate, type Issuer } from '../../core/x509.ts';
+import { MtlsError } from '../../core/errors.ts';
 
 export const DATABASE_FILE = 'ca.db';
 
@@ -20,7 +21,7 @@ export interface Authority extends Issuer {
 }
 
 /** The CA's files are missing, unreadable or do not belong together; `message` is one line. */
-export class AuthorityError extends Error {
+export class AuthorityError extends MtlsError {
   readonly code = 'ECAMATERIAL';
 }
 

@@ -1,10 +1,10 @@
 import { jsonLog } from '../../core/log.ts';
 import { ConfigError } from '../../core/config-error.ts';
-import { AuthorityError } from './authority.ts';
 import { readCaConfig, readEnrollmentRequests } from './config.ts';
 import { printInventory } from './inventory.ts';
 import { runInit } from './init.ts';
 import { startCa } from './serve.ts';
+import { exitCodeOf, MtlsError } from '../../core/errors.ts';
 
 const USAGE = `usage: node services/ca/main.ts <command>
   init [--enroll IDENTITY:ROLE:DIR]...  create the CA (once) and mint one enrollment token per identity
@@ -41,8 +41,8 @@ try {
   }
   log.flush();
 } catch (error) {
-  process.exitCode = error instanceof ConfigError ? 2 : 1;
-  const known = error instanceof ConfigError || error instanceof AuthorityError;
+  process.exitCode = exitCodeOf(error);
+  const known = error instanceof MtlsError;
   // One line: what failed (EADDRINUSE, say) is in the error's message; its stack is for developers.
   const message = known ? (error as Error).message : `failed: ${String(error).split('\n')[0]}`;
   log.error('failed', { command: command ?? null, message });
