@@ -53,7 +53,7 @@ describe('the client process', () => {
     const result = await runClient({ TLS_DIR: join(out, 'server'), SERVER_URL: server.url() });
     assert.equal(result.code, 1);
     assert.match(result.stdout, /^warning: our tls\.crt is not usable as a client certificate: its extended key usage lacks clientAuth; the server will likely refuse it$/m);
-    assert.match(result.stdout, /result:  FAILED CERTIFICATE_REJECTED: the server dropped the connection during the handshake: it rejected our certificate \(unknown CA, expired, or wrong key usage; a TLS server does not say which, its log does\)\n$/);
+    assert.match(result.stdout, /result:  FAILED CERTIFICATE_REJECTED: the server dropped the connection during the handshake: it rejected our certificate \(unknown CA, expired, revoked, or wrong key usage; a TLS server does not say which, its log does\)\n$/);
   });
 
   it('against a port where nothing listens: connection refused, exit 1', async () => {

@@ -13,7 +13,7 @@ describe('client diagnosis', () => {
     [error('ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED'), { presentedCertificate: false }, 'CERTIFICATE_REQUIRED', /requires a client certificate and we did not send one/],
     [error('EPROTO', 'SSL alert number 40'), { presentedCertificate: false }, 'CERTIFICATE_REQUIRED', /did not send one/],
     [error('EPROTO', 'SSL alert number 40'), {}, 'CERTIFICATE_REJECTED', /refused the handshake \(EPROTO\)/],
-    [error('ECONNRESET'), {}, 'CERTIFICATE_REJECTED', /rejected our certificate \(unknown CA, expired, or wrong key usage/],
+    [error('ECONNRESET'), {}, 'CERTIFICATE_REJECTED', /rejected our certificate \(unknown CA, expired, revoked, or wrong key usage/],
     [error('ECONNRESET'), { presentedCertificate: false }, 'CONNECTION_RESET', /server at server:9443 dropped the connection \(ECONNRESET\)/],
     [error('SELF_SIGNED_CERT_IN_CHAIN'), {}, 'SERVER_UNTRUSTED', /not signed by a CA in our ca\.crt/],
     [error('UNABLE_TO_VERIFY_LEAF_SIGNATURE'), {}, 'SERVER_UNTRUSTED', /UNABLE_TO_VERIFY_LEAF_SIGNATURE/],

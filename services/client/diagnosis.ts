@@ -27,7 +27,7 @@ export interface FailureContext {
 
 /**
  * Maps got/Node error codes to a diagnosis. A server that rejects our
- * certificate (unknown CA, expired, wrong key usage) just drops the
+ * certificate (unknown CA, expired, revoked, wrong key usage) just drops the
  * connection; it does not say why, so neither can we.
  */
 export function diagnose(error: NodeJS.ErrnoException, context: FailureContext): Diagnosis {
@@ -46,7 +46,7 @@ export function diagnose(error: NodeJS.ErrnoException, context: FailureContext):
       code: 'CERTIFICATE_REJECTED',
       message:
         'the server dropped the connection during the handshake: it rejected our certificate ' +
-        '(unknown CA, expired, or wrong key usage; a TLS server does not say which, its log does)',
+        '(unknown CA, expired, revoked, or wrong key usage; a TLS server does not say which, its log does)',
     };
   }
   if (UNTRUSTED.has(code)) {
