@@ -170,6 +170,8 @@ await describeWithDocker('the lifecycle profile', () => {
     const stopped = await lifecycle('stop', 'client-lifecycle');
     assert.equal(stopped.code, 0, stopped.stderr);
     const { State } = JSON.parse((await command('docker', ['inspect', await id('client-lifecycle')])).stdout)[0] as { State: { ExitCode: number } };
+    // Docker copies a container's output into its log on its own time: the last lines may land just after the stop.
+    await until('the final traffic summary in the log', async () => (await eventsOf('client-lifecycle', 'traffic')).some((event) => event['final'] === true), 15_000);
     const client = await eventsOf('client-lifecycle');
     const final = client.filter((event) => event.event === 'traffic').at(-1) as Event;
     assert.deepEqual(client.filter((event) => event.event === 'request_failed').slice(0, 3), []);
@@ -184,6 +186,7 @@ await describeWithDocker('the lifecycle profile', () => {
     assert.equal(agentsStopped.code, 0, agentsStopped.stderr);
     for (const agent of ['server-agent', 'client-agent']) {
       assert.equal((await inspect(await id(agent))).State.ExitCode, 0, agent);
+      await until(`${agent} logged stopped`, async () => (await eventsOf(agent, 'stopped')).length > 0, 15_000);
       assert.equal((await eventsOf(agent, 'stopped')).length, 1, agent);
     }
     console.log(`# ${final['ok']} requests in ${((Date.now() - startedAt) / 1000).toFixed(0)} s, 0 failed; ` +
