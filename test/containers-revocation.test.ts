@@ -7,6 +7,7 @@ import { command, compose, composeContainerId, describeWithDocker, logsOf, uniqu
 import { parseEvents, type Event } from './helpers/events.ts';
 
 const CRL_REFRESH_MS = 3000;
+const TTL_MS = 90_000;
 // What the issue allows: one CRL refresh interval plus a few seconds (the watch's debounce, a reload, a loaded machine).
 const BOUND_MS = CRL_REFRESH_MS + 10_000;
 const IMAGES = ['ca', 'agent', 'server', 'client'];
@@ -16,7 +17,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 await describeWithDocker('revocation under load (lifecycle profile, two clients)', () => {
   const tag = uniqueName('test');
   const project = uniqueName('mtls-revocation');
-  const env = { IMAGE_TAG: tag, CERT_TTL: '30s', CRL_NEXT_UPDATE: '1m', CRL_REFRESH_MS: String(CRL_REFRESH_MS), REQUEST_RATE: '10' };
+  // 90 s certificates: the revocation happens well before either identity's renewal point. Past it,
+  // the loop client closes its kept-alive connection after each request, leaving none for the server to close.
+  const env = { IMAGE_TAG: tag, CERT_TTL: `${TTL_MS / 1000}s`, CRL_NEXT_UPDATE: '1m', CRL_REFRESH_MS: String(CRL_REFRESH_MS), REQUEST_RATE: '10' };
   const profiles = ['--profile', 'lifecycle', '--profile', 'lifecycle-client2'];
   const run = (...args: string[]) => compose(['-p', project, ...profiles, ...args], env, 5 * 60_000);
   const ids = new Map<string, string>();
@@ -48,19 +51,13 @@ await describeWithDocker('revocation under load (lifecycle profile, two clients)
     for (const client of ['client-lifecycle', 'client2-lifecycle']) {
       await until(`${client} has traffic`, async () => (await eventsOf(client, 'traffic')).some((event) => Number(event['ok']) > 0), 120_000);
     }
-    // Revoke while the client's certificate is fresh: past its renewal point the loop client
-    // opens a new connection per request, and there would be no kept-alive connection to close.
-    await until(
-      'the client certificate was just renewed (and is in use)',
-      async () => {
-        const last = (await eventsOf('client-agent')).filter((event) => ['enrolled', 'renewed'].includes(event.event)).at(-1);
-        if (last === undefined) return false;
-        const age = Date.now() - Date.parse(String(last['time']));
-        const left = Date.parse(String(last['notAfter'])) - Date.now();
-        return age >= 1500 && left >= 22_000;
-      },
-      60_000,
-    );
+    // Revoke while both identities' certificates are fresh (in their first half): the loop client keeps
+    // a connection alive only while neither side's certificate is past its renewal point.
+    const fresh = async (agent: string) => {
+      const last = (await eventsOf(agent)).filter((event) => ['enrolled', 'renewed'].includes(event.event)).at(-1);
+      return last !== undefined && Date.parse(String(last['notAfter'])) - Date.now() >= TTL_MS / 2;
+    };
+    await until('both certificates in the first half of their lifetime', async () => (await fresh('client-agent')) && (await fresh('server-agent')), 60_000);
     const revoke = await admin('revoke', 'client', '--reason', 'keyCompromise', '--json');
     revokedAt = Date.now();
     assert.equal(revoke.code, 0, revoke.stderr);
@@ -102,7 +99,7 @@ await describeWithDocker('revocation under load (lifecycle profile, two clients)
   });
 
   it('its agent\'s next renewal is refused: CERTIFICATE_REVOKED', async () => {
-    await until('client-agent logs renew_failed CERTIFICATE_REVOKED', async () => (await eventsOf('client-agent', 'renew_failed')).some((event) => event['code'] === 'CERTIFICATE_REVOKED'), 60_000);
+    await until('client-agent logs renew_failed CERTIFICATE_REVOKED', async () => (await eventsOf('client-agent', 'renew_failed')).some((event) => event['code'] === 'CERTIFICATE_REVOKED'), TTL_MS);
   });
 
   it('admin list shows the revocation, and a restarted CA still lists it', async () => {
