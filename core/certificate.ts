@@ -49,3 +49,8 @@ export function allowsPurpose(cert: X509Certificate, purposeOid: string): boolea
 function oneLineName(name: string): string {
   return name.split('\n').filter((part) => part !== '').join(', ');
 }
+
+/** Uppercase hex without leading zeros: one spelling for a serial, whoever printed it. */
+export function normalizeSerial(hex: string): string {
+  return hex.replace(/^(00)+/, '').toUpperCase() || '0';
+}

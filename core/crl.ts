@@ -22,6 +22,7 @@ import { signatureAlgorithmByOid, signatureAlgorithmOf, verifyWith } from './key
 import { algorithmIdentifier, authorityKeyIdentifierExtension, extensions, signed } from './x509-parts.ts';
 import { issuerFields } from './x509.ts';
 import { MtlsError } from './errors.ts';
+import { normalizeSerial } from './certificate.ts';
 
 /** RFC 5280 5.3.1 CRLReason, by name; the number is what the CRL carries. */
 export const REVOCATION_REASONS = {
@@ -145,11 +146,6 @@ export function parseCrls(pem: string): ParsedCrl[] {
   const blocks = pem.match(new RegExp(`-----BEGIN ${CRL_PEM_LABEL}-----[\\s\\S]+?-----END ${CRL_PEM_LABEL}-----`, 'g')) ?? [];
   if (blocks.length === 0) throw new CrlError(`not a PEM CRL (no "-----BEGIN ${CRL_PEM_LABEL}-----" block)`);
   return blocks.map(parseCrl);
-}
-
-/** Uppercase hex without leading zeros: one spelling for a serial, whoever printed it. */
-export function normalizeSerial(hex: string): string {
-  return hex.replace(/^(00)+/, '').toUpperCase() || '0';
 }
 
 function crlNumber(crlExtensions: Asn1 | undefined): bigint | undefined {

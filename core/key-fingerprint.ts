@@ -8,5 +8,10 @@ import { publicKeyInfo } from './der.ts';
  * brought a new key.
  */
 export function keyFingerprint256(key: KeyObject): string {
-  return (createHash('sha256').update(publicKeyInfo(key).der).digest('hex').toUpperCase().match(/../g) ?? []).join(':');
+  return fingerprint256(publicKeyInfo(key).der);
+}
+
+/** SHA-256 of DER bytes, spelled like X509Certificate#fingerprint256 (of a certificate's DER, it is that). */
+export function fingerprint256(der: Buffer): string {
+  return (createHash('sha256').update(der).digest('hex').toUpperCase().match(/../g) ?? []).join(':');
 }

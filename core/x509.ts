@@ -17,6 +17,7 @@ import {
   unsignedInteger,
   type Asn1,
 } from './der.ts';
+import { normalizeSerial } from './certificate.ts';
 import { allowsKeyEncipherment, signatureAlgorithmOf } from './key-types.ts';
 import type { SubjectName } from './names.ts';
 import {
@@ -68,13 +69,27 @@ const CLIENT_AUTH = { clientAuth: true };
 
 /** Issues an X.509 v3 certificate; returns it as PEM. */
 export function issueCertificate(request: CertificateInput): string {
+  return signCertificate(request).pem;
+}
+
+/** A certificate just signed, with what a CA records of it and would otherwise parse back out. */
+export interface SignedCertificate {
+  pem: string;
+  der: Buffer;
+  /** As X509Certificate#serialNumber spells it. */
+  serial: string;
+}
+
+/** Issues an X.509 v3 certificate (see issueCertificate), with its DER and serial. */
+export function signCertificate(request: CertificateInput): SignedCertificate {
   checkValidity(request);
+  const serial = request.serial ?? randomSerial();
   const subject = publicKeyInfo(request.publicKey);
   const signer = signerOf(request, subject.der);
   const algorithm = signatureAlgorithmOf(signer.key);
   const tbs = sequence([
     contextSpecific(0, true, [unsignedInteger(Buffer.of(2))]),
-    unsignedInteger(request.serial ?? randomSerial()),
+    unsignedInteger(serial),
     algorithmIdentifier(algorithm),
     signer.name ?? nameOf(request.commonName),
     sequence([time(request.notBefore), time(request.notAfter)]),
@@ -82,7 +97,8 @@ export function issueCertificate(request: CertificateInput): string {
     subject.asn1,
     contextSpecific(3, true, [extensions(profileExtensions(request, subject.keyIdentifier, signer.keyIdentifier ?? subject.keyIdentifier))]),
   ]);
-  return toPem('CERTIFICATE', signed(tbs, signer.key, algorithm));
+  const der = signed(tbs, signer.key, algorithm);
+  return { pem: toPem('CERTIFICATE', der), der, serial: normalizeSerial(serial.toString('hex')) };
 }
 
 interface Signer {

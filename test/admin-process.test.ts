@@ -6,7 +6,8 @@ import { cp, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { writeFileAtomic } from '../pki/files.ts';
-import { parseCrl, normalizeSerial } from '../core/crl.ts';
+import { normalizeSerial } from '../core/certificate.ts';
+import { parseCrl } from '../core/crl.ts';
 import { call, enrollWith, runCaCommand, serveProcess, type CaProcess } from './helpers/ca.ts';
 import { ROOT, run, temporaryDirectory } from './helpers/processes.ts';
 

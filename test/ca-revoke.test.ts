@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { parseCrl, normalizeSerial } from '../core/crl.ts';
+import { normalizeSerial } from '../core/certificate.ts';
+import { parseCrl } from '../core/crl.ts';
 import { call, enrollWith, renewWith, startTestCa, type Enrolled, type Reply, type TestCa } from './helpers/ca.ts';
 import { openssl } from './helpers/processes.ts';
 

@@ -1,7 +1,7 @@
 import type https from 'node:https';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { normalizeSerial } from '../../core/crl.ts';
+import { normalizeSerial } from '../../core/certificate.ts';
 
 /** One TCP connection, from its arrival: where from, when, and under which trust it was (or is being) verified. */
 interface Connection {

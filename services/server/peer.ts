@@ -1,7 +1,6 @@
 import type { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
-import { summarizeCertificate, type CertificateSummary } from '../../core/certificate.ts';
-import { normalizeSerial } from '../../core/crl.ts';
+import { normalizeSerial, summarizeCertificate, type CertificateSummary } from '../../core/certificate.ts';
 import { isWorkloadName, namesFromSubjectAltName, type SubjectName } from '../../core/names.ts';
 
 /** Who is on the other end of a verified connection, as their certificate says. */
