@@ -142,7 +142,8 @@ RUN install -d -m 0700 -o node -g node /ca \
  && install -d -o node -g node /bootstrap /bootstrap/server /bootstrap/client /bootstrap/client2 /bootstrap/admin "$NODE_COMPILE_CACHE"
 USER 1000:1000
 RUN node services/ca/main.ts --help >/dev/null
-ENV CA_DIR=/ca
+# OPENSSL_CONF: no TLS 1.3 session tickets, which the CA never resumes (services/ca/openssl.cnf says why).
+ENV CA_DIR=/ca OPENSSL_CONF=/app/services/ca/openssl.cnf
 EXPOSE 9000
 ENTRYPOINT ["node", "services/ca/main.ts"]
 CMD ["serve"]

@@ -1,12 +1,14 @@
 // The CA as its containers run it: `init` and `serve` as real processes, on
 // real files. init never replaces a CA key; a restart keeps the CA and its inventory.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import tls from 'node:tls';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { chmod, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { CA_MAIN, call, enrollWith, jsonLines, renewWith, runCaCommand, serveProcess } from './helpers/ca.ts';
+import { CA_MAIN, call, enrollWith, jsonLines, renewWith, runCaCommand, serveProcess, type CaProcess } from './helpers/ca.ts';
 import { openssl, ROOT, run, temporaryDirectory } from './helpers/processes.ts';
 import { readCaConfig } from '../services/ca/config.ts';
 import { runInit } from '../services/ca/init.ts';
@@ -156,6 +158,34 @@ describe('ca serve', () => {
     assert.deepEqual({ code, signal }, { code: 0, signal: null });
     assert.deepEqual(lines.slice(-2).map((line) => line['event']), ['shutting_down', 'stopped']);
     assert.equal(lines.filter((line) => line['event'] === 'stop_forced').length, 0);
+  });
+
+  it('sends no TLS session tickets, as its image runs it (OPENSSL_CONF); without that configuration it sends two per handshake', async () => {
+    const { dir, env } = await fresh();
+    assert.equal((await runCaCommand(env, 'init')).code, 0);
+    const caPem = await readFile(join(dir, 'ca', 'ca.crt'), 'utf8');
+    const ticketsFrom = async (ca: CaProcess) => {
+      const socket = tls.connect({ host: '127.0.0.1', port: ca.port, servername: 'localhost', ca: caPem, ALPNProtocols: ['http/1.1'] });
+      let tickets = 0;
+      socket.on('session', () => (tickets += 1));
+      await once(socket, 'secureConnect');
+      const version = socket.getProtocol();
+      socket.end('GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+      socket.resume();
+      await once(socket, 'close');
+      return { version, tickets };
+    };
+    for (const [conf, expected] of [[undefined, 0], ['', 2]] as const) {
+      const ca = await serveProcess(conf === undefined ? env : { ...env, OPENSSL_CONF: conf });
+      try {
+        assert.deepEqual(await ticketsFrom(ca), { version: 'TLSv1.3', tickets: expected }, `OPENSSL_CONF ${conf === undefined ? 'as the image sets it' : 'unset'}`);
+      } finally {
+        await ca.stop();
+      }
+    }
+    const dockerfile = await readFile(join(ROOT, 'Dockerfile'), 'utf8');
+    const caTarget = dockerfile.slice(dockerfile.indexOf(' AS ca\n'));
+    assert.match(caTarget, /^ENV .*OPENSSL_CONF=\/app\/services\/ca\/openssl\.cnf\b/m, 'the ca image runs with this configuration');
   });
 
   it('logs a capped CERT_TTL and issues for the cap', async () => {

@@ -18,9 +18,12 @@ export interface CaServer {
  * The CA asks every client for a certificate but lets the handshake finish
  * without one: /enroll callers have none yet. /renew checks the certificate
  * itself and answers with a reason, which a refused handshake could not give.
- * No session tickets: a resumed session would carry the certificate of the
- * original handshake, even one that has expired since; every renewal brings
- * a new certificate anyway, so nothing would resume.
+ * No session resumption: a resumed session would carry the certificate of
+ * the original handshake, even one that has expired since; every renewal
+ * brings a new certificate anyway, so nothing would resume. SSL_OP_NO_TICKET
+ * stops stateless tickets; TLS 1.3 then sends stateful ones, which nothing can
+ * resume (no session store): the process's OpenSSL configuration (openssl.cnf)
+ * stops those too.
  */
 function tlsOptions(pair: KeyPair, caPem: string): https.ServerOptions {
   return {

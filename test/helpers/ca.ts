@@ -10,6 +10,7 @@ import { runInit } from '../../services/ca/init.ts';
 import { startCa, type RunningCa } from '../../services/ca/serve.ts';
 import { createCsr, generateKey } from '../../core/x509.ts';
 import { memoryLog } from './server.ts';
+import { CA_OPENSSL_CONF } from '../../services/ca/openssl-config.ts';
 import { openssl, ROOT, run, spawn, temporaryDirectory, type RunResult } from './processes.ts';
 
 export interface TestCa extends RunningCa {
@@ -203,7 +204,8 @@ export interface CaProcess {
 export async function serveProcess(env: NodeJS.ProcessEnv): Promise<CaProcess> {
   const child = spawn(process.execPath, [CA_MAIN, 'serve'], {
     cwd: ROOT,
-    env: { ...process.env, CA_PORT: '0', CA_HOST: '127.0.0.1', ...env },
+    // As the image runs it (its Dockerfile target sets OPENSSL_CONF).
+    env: { ...process.env, CA_PORT: '0', CA_HOST: '127.0.0.1', OPENSSL_CONF: CA_OPENSSL_CONF, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
