@@ -1,5 +1,5 @@
 // How many renewals per second the CA service signs on one core:
-//   npm run bench:ca -- [--seconds 10] [--warmup 2] [--concurrency 4] [--cpu-prof DIR]
+//   npm run bench:ca -- [--seconds 10] [--warmup 2] [--concurrency 8] [--cpu-prof DIR]
 // Each renewal is what an agent does: a new ECDSA P-256 key, a CSR, a new
 // mutual-TLS connection presenting the current certificate, POST /renew; the
 // answer becomes the next renewal's certificate. The keys and CSRs are made
@@ -303,7 +303,7 @@ function readSettings(): Settings {
     options: {
       seconds: { type: 'string', default: '10' },
       warmup: { type: 'string', default: '2' },
-      concurrency: { type: 'string', default: '4' },
+      concurrency: { type: 'string', default: '8' },
       'cpu-prof': { type: 'string' },
     },
   });
