@@ -10,7 +10,7 @@ import https from 'node:https';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { writeFileAtomic } from '../pki/files.ts';
+import { writeFileAtomic } from '../core/files.ts';
 import { issueCrl, type RevokedCertificate } from '../core/crl.ts';
 import { caOf, identity, issue, rogueCa } from './helpers/material.ts';
 import { reloadWith, startTestServer, type TestServer } from './helpers/server.ts';

@@ -1,7 +1,8 @@
 import https from 'node:https';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CERTIFICATE_MODE, writeFileAtomic } from '../../pki/files.ts';
+import { writeFileAtomic } from '../../core/files.ts';
+import { CERTIFICATE_MODE } from '../../core/new-file.ts';
 import type { Fields, Log } from '../../core/log.ts';
 import { readAllowedClients, type ServerConfig } from '../../services/server/config.ts';
 import { startServer, type MtlsServer } from '../../services/server/server.ts';
