@@ -115,7 +115,6 @@ COPY --from=deps-agent /deps/node_modules node_modules
 COPY services/agent services/agent
 # The admin one-shot (profile lifecycle) runs from this image too.
 COPY services/admin services/admin
-COPY pki/files.ts pki/keys.ts pki/
 # /tls: the workload's volume (the agent writes it, the workload reads it);
 # /bootstrap: the agent's own volume with the enrollment token (read-only).
 RUN install -d -o node -g node /tls /bootstrap /admin "$NODE_COMPILE_CACHE"
@@ -133,7 +132,6 @@ ENTRYPOINT ["node", "services/agent/main.ts"]
 # ---- ca: the CA service (profile lifecycle): init once, then serve ---------
 FROM runtime AS ca
 COPY --from=deps-ca /deps/node_modules node_modules
-COPY pki/files.ts pki/keys.ts pki/
 COPY services/ca services/ca
 # /ca: the CA's own volume (key 0600, dir 0700). /bootstrap/*: where init
 # writes each agent's token and CA certificate (the compose file mounts one

@@ -23,7 +23,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { privateKeyToPem } from '../pki/keys.ts';
+import { privateKeyToPem } from '../core/key-types.ts';
 import { createCsr, generateKey } from '../core/x509.ts';
 import { CA_OPENSSL_CONF } from '../services/ca/openssl-config.ts';
 import { cpuTimeMs } from './proc.ts';

@@ -91,6 +91,11 @@ export function generateKey(spec: KeySpec): Promise<KeyObject> {
   });
 }
 
+/** PKCS#8 PEM, the format `openssl genpkey` writes and every TLS stack reads, for every key type. */
+export function privateKeyToPem(key: KeyObject): string {
+  return key.export({ type: 'pkcs8', format: 'pem' }).toString();
+}
+
 /** "RSA-2048", "ECDSA P-256", "Ed25519"; throws KeyTypeError for a key we do not accept. */
 export function describeKey(key: KeyObject): string {
   return keyProfile(key).description;

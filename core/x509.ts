@@ -32,7 +32,7 @@ import {
   type ExtensionSpec,
 } from './x509-parts.ts';
 
-export { describeKey, describeKeySpec, generateKey, KEY_TYPES, KeyTypeError, type KeySpec, type KeyType } from './key-types.ts';
+export { describeKey, describeKeySpec, generateKey, KEY_TYPES, KeyTypeError, privateKeyToPem, type KeySpec, type KeyType } from './key-types.ts';
 export { createCsr, CsrError, parseCsr, type ParsedCsr } from './csr.ts';
 export { X509Error } from './x509-parts.ts';
 

@@ -16,7 +16,8 @@ import { normalizeSerial } from '../core/certificate.ts';
 import { issueCrl, parseCrls } from '../core/crl.ts';
 import { CERTIFICATE_FILE, KEY_FILE, readKeyPair, type KeyPair } from '../core/tls-material.ts';
 import { demoFolder } from './demo-folders.ts';
-import { CERTIFICATE_MODE, writeFileAtomic } from './files.ts';
+import { writeFileAtomic } from '../core/files.ts';
+import { CERTIFICATE_MODE } from '../core/new-file.ts';
 
 export const CRL_FILE = 'crl.pem';
 // Like the certificates: a server whose clock lags must not see a CRL from the future.

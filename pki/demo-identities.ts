@@ -12,9 +12,11 @@ import { CA_FILE, CERTIFICATE_FILE, isIssuedBy, KEY_FILE, readKeyPair, readTrust
 import { clampTo, commonNameOf, createCaCertificate, createCsr, DAY_MS, issueFromCsr, validity, type Issuer, type Validity } from './certificates.ts';
 import { removeUnusableCrl, writeDemoCrl } from './demo-crl.ts';
 import { demoFolder } from './demo-folders.ts';
-import { CERTIFICATE_MODE, ensureDirectory, writeFileAtomic, writeIdentity } from './files.ts';
+import { ensureDirectory, writeFileAtomic } from '../core/files.ts';
+import { CERTIFICATE_MODE } from '../core/new-file.ts';
+import { writeIdentity } from './files.ts';
 import { CA_KEY_FILE } from '../core/ca-pair.ts';
-import { generateKey, type KeySpec } from './keys.ts';
+import { generateKey, type KeySpec } from '../core/x509.ts';
 import type { PkiOptions } from './options.ts';
 import type { Outcome, PkiResult } from './outcome.ts';
 

@@ -7,7 +7,8 @@ import { access, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { CA_FILE, CERTIFICATE_FILE, KEY_FILE } from '../core/tls-material.ts';
 import { CA_KEY_FILE, caPairWorkPaths, recoverCaPair } from '../core/ca-pair.ts';
-import { CA_FOLDER_MODE, checkOwnIfPresent, ensureDirectory, IDENTITY_FOLDER_MODE, isPresent, removeStaleTemporaryFiles, tightenKeyMode } from './files.ts';
+import { checkOwnIfPresent, ensureDirectory, isPresent, removeStaleTemporaryFiles } from '../core/files.ts';
+import { CA_FOLDER_MODE, IDENTITY_FOLDER_MODE, tightenKeyMode } from './files.ts';
 import { foldersOf, UsageError, type PkiOptions } from './options.ts';
 
 export const CA_FOLDER = 'ca';

@@ -14,10 +14,13 @@ import {
   type KeyPair,
 } from '../core/tls-material.ts';
 import { clampTo, commonNameOf, createCaCertificate, createCsr, createSelfSigned, DAY_MS, issueFromCsr, sameNames, validity, type Profile, type Validity } from './certificates.ts';
-import { CA_FOLDER_MODE, CERTIFICATE_MODE, checkOutFolder, ensureDirectory, IDENTITY_FOLDER_MODE, isPresent, readIfPresent, writeFileAtomic, writeIdentity } from './files.ts';
+import { ensureDirectory, isPresent, readIfPresent, writeFileAtomic } from '../core/files.ts';
+import { CERTIFICATE_MODE } from '../core/new-file.ts';
+import { CA_FOLDER_MODE, checkOutFolder, IDENTITY_FOLDER_MODE, writeIdentity } from './files.ts';
 import { CA_KEY_FILE, writeCaPair } from '../core/ca-pair.ts';
 import { CA_FOLDER, checkOutWritable, prepareFolders, type FolderNotes } from './folders.ts';
-import { describeKeySpec, generateKey, keyKind, keySupply, privateKeyToPem, type KeySpec } from './keys.ts';
+import { describeKeySpec, generateKey, privateKeyToPem, type KeySpec } from '../core/x509.ts';
+import { keyKind, keySupply } from './keys.ts';
 import { DEFAULT_LOCK_WAIT_MS, lockOut } from './lock.ts';
 import { foldersOf, type PkiOptions } from './options.ts';
 import type { Outcome, PkiResult } from './outcome.ts';

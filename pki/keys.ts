@@ -1,13 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { describeKey, generateKey, KeyTypeError, type KeySpec } from '../core/x509.ts';
 
-export { describeKey, describeKeySpec, generateKey, type KeySpec, type KeyType } from '../core/x509.ts';
-
-/** PKCS#8 PEM, the format `openssl genpkey` writes and every TLS stack reads, for every key type. */
-export function privateKeyToPem(key: KeyObject): string {
-  return key.export({ type: 'pkcs8', format: 'pem' }).toString();
-}
-
 /**
  * Hands out keys of one kind; the first `ahead` start generating at once, in
  * parallel on the thread pool, for a caller that knows it will need them all

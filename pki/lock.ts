@@ -9,7 +9,8 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MtlsError } from '../core/errors.ts';
-import { checkOwnIfPresent, ensureDirectory, IDENTITY_FOLDER_MODE } from './files.ts';
+import { checkOwnIfPresent, ensureDirectory } from '../core/files.ts';
+import { IDENTITY_FOLDER_MODE } from './files.ts';
 import { UsageError } from './options.ts';
 
 export const LOCK_FILE = '.pki.lock';

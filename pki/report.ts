@@ -1,5 +1,5 @@
 import type { CertificateSummary } from '../core/certificate.ts';
-import { describeKeySpec } from './keys.ts';
+import { describeKeySpec } from '../core/x509.ts';
 import type { Outcome, PkiResult } from './outcome.ts';
 
 /** A few lines a person can read: what was issued or kept, for whom, until when, and its fingerprint. */

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { cp, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { writeFileAtomic } from '../pki/files.ts';
+import { writeFileAtomic } from '../core/files.ts';
 import { normalizeSerial } from '../core/certificate.ts';
 import { parseCrl } from '../core/crl.ts';
 import { call, enrollWith, runCaCommand, serveProcess, type CaProcess } from './helpers/ca.ts';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { describe, it, before } from 'node:test';
 import { createCaCertificate, createCsr, issueFromCsr, validity, type Issuer } from '../pki/certificates.ts';
-import { generateKey } from '../pki/keys.ts';
+import { generateKey } from '../core/key-types.ts';
 import { parseSubjectNames } from '../core/names.ts';
 
 describe('issueFromCsr', () => {

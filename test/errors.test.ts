@@ -11,7 +11,7 @@ import { exitCodeOf, MtlsError } from '../core/errors.ts';
 import { KeyTypeError } from '../core/key-types.ts';
 import { readKeyPair, readTlsMaterial, TlsMaterialError } from '../core/tls-material.ts';
 import { X509Error } from '../core/x509-parts.ts';
-import { UnsafePathError } from '../pki/files.ts';
+import { UnsafePathError } from '../core/files.ts';
 import { CaMaterialError } from '../pki/issue.ts';
 import { LockBusyError } from '../pki/lock.ts';
 import { parsePkiOptions, UsageError } from '../pki/options.ts';

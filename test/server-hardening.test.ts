@@ -14,7 +14,7 @@ import { trackConnections } from '../services/server/connections.ts';
 import { craftedClient } from './helpers/crafted.ts';
 import { run, temporaryDirectory } from './helpers/processes.ts';
 import { caOf, identity, issue, rogueCa } from './helpers/material.ts';
-import { disposableAgent, startTestServer, type LogEvent, type TestServer } from './helpers/server.ts';
+import { disposableAgent, reloadWith, startTestServer, type LogEvent, type TestServer } from './helpers/server.ts';
 
 interface Answer {
   status: number;
@@ -43,7 +43,7 @@ function get(url: string, options: https.RequestOptions): Promise<Answer> {
 
 /** The request line the server logged after `seen` events. */
 function requestLogged(server: TestServer, seen: number): Promise<LogEvent> {
-  return server.log.waitFor((event) => event.event === 'request' && server.log.events.indexOf(event) >= seen);
+  return server.log.waitFor((event) => event.event === 'request', seen);
 }
 
 describe('authorization matches ALLOWED_CLIENTS against SANs only, by type', () => {
@@ -226,8 +226,7 @@ describe('a trust change (a new ca.crt) and what was authenticated under the old
     assert.equal((await getOn(server.url(), options)).resumed, true, 'resumption works before the change');
     // Still trusts our CA (the client stays welcome), plus another one.
     const other = await rogueCa('otherCA');
-    await writeFile(join(out, 'server', 'ca.crt'), (await readFile(join(out, 'ca', 'ca.crt'), 'utf8')) + other.certificatePem);
-    assert.equal(await server.reload(), true);
+    assert.equal((await reloadWith(server, { 'ca.crt': (await readFile(join(out, 'ca', 'ca.crt'), 'utf8')) + other.certificatePem })).loaded, true);
     const after = await getOn(server.url(), options);
     assert.equal(after.status, 200);
     assert.equal(after.resumed, false);
@@ -241,10 +240,10 @@ describe('a trust change (a new ca.crt) and what was authenticated under the old
     const first = await getOn(server.url(), options);
     assert.equal(first.status, 200);
     // The server now trusts only another CA: our client is no longer welcome.
-    await writeFile(join(out, 'server', 'ca.crt'), (await rogueCa('otherCA')).certificatePem);
-    assert.equal(await server.reload(), true);
+    const reload = await reloadWith(server, { 'ca.crt': (await rogueCa('otherCA')).certificatePem });
+    assert.equal(reload.loaded, true);
     await closed(first.socket);
-    const logged = await server.log.waitFor((event) => event.event === 'connections_closed');
+    const logged = await reload.logged((event) => event.event === 'connections_closed');
     assert.equal(logged['reason'], 'trust changed');
     assert.equal(logged['idle'], 1);
     await assert.rejects(getOn(server.url(), options), { code: 'ECONNRESET' });
@@ -342,7 +341,7 @@ describe('TLS 1.2 cipher suites: ECDHE with AEAD only', () => {
       const result = await negotiate(rsa, cipher);
       assert.notEqual(result.code, 0);
       assert.equal(result.cipher, '0000', 'no suite negotiated');
-      const logged = await rsa.log.waitFor((event) => event.event === 'handshake_failed' && rsa.log.events.indexOf(event) >= seen);
+      const logged = await rsa.log.waitFor((event) => event.event === 'handshake_failed', seen);
       assert.equal(logged['code'], 'ERR_SSL_NO_SHARED_CIPHER');
     });
   }
@@ -373,7 +372,7 @@ describe('reloads keep working when TLS_DIR itself is replaced', () => {
 
   /** The next tls_reloaded line after `seen` events: the fingerprint it loaded. */
   async function reloadedAfter(server: TestServer, seen: number): Promise<string> {
-    const logged = await server.log.waitFor((event) => event.event === 'tls_reloaded' && server.log.events.indexOf(event) >= seen);
+    const logged = await server.log.waitFor((event) => event.event === 'tls_reloaded', seen);
     return (logged['certificate'] as { fingerprint256: string }).fingerprint256;
   }
 
@@ -427,9 +426,9 @@ describe('log lines an operator can use', () => {
     await using server = await startTestServer(join(out, 'server'));
     const before = new X509Certificate(await readFile(join(out, 'ca', 'ca.crt')));
     const other = new X509Certificate((await rogueCa('otherCA')).certificatePem);
-    await writeFile(join(out, 'server', 'ca.crt'), other.toString());
-    assert.equal(await server.reload(), true);
-    const logged = await server.log.waitFor((event) => event.event === 'trust_changed');
+    const reload = await reloadWith(server, { 'ca.crt': other.toString() });
+    assert.equal(reload.loaded, true);
+    const logged = await reload.logged((event) => event.event === 'trust_changed');
     assert.equal(logged['level'], 'warn');
     assert.deepEqual(logged['before'], [{ subject: 'CN=selfCA', fingerprint256: before.fingerprint256 }]);
     assert.deepEqual(logged['after'], [{ subject: 'CN=otherCA', fingerprint256: other.fingerprint256 }]);

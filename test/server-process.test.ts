@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { privateKeyToPem } from '../pki/keys.ts';
+import { privateKeyToPem } from '../core/key-types.ts';
 import type { TLSSocket } from 'node:tls';
 import { caOf, expiredSince, identity, identityByOpenssl, issue, validFromIn } from './helpers/material.ts';
 import { ROOT, run, runPkiCommand, temporaryDirectory } from './helpers/processes.ts';

@@ -5,15 +5,15 @@
 // closed, announced before it happens. Real TLS on loopback, real files.
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { writeFileAtomic } from '../pki/files.ts';
+import { writeFileAtomic } from '../core/files.ts';
 import { issueCrl, type RevokedCertificate } from '../core/crl.ts';
 import { caOf, identity, issue, rogueCa } from './helpers/material.ts';
-import { startTestServer, type LogEvent, type TestServer } from './helpers/server.ts';
+import { reloadWith, startTestServer, type TestServer } from './helpers/server.ts';
 
 const MINUTE = 60_000;
 
@@ -52,9 +52,6 @@ function closed(socket: TLSSocket): Promise<void> {
     });
   });
 }
-
-const after_ = (log: TestServer['log'], seen: number, match: (event: LogEvent) => boolean) =>
-  log.waitFor((event) => log.events.indexOf(event) >= seen && match(event));
 
 /** A CA of the project's PKI, two clients of it, and a way to write its CRLs. */
 interface Fixture {
@@ -107,7 +104,7 @@ describe('a server with a CRL', () => {
   it('refuses the revoked client in the handshake and logs handshake_failed with code CERT_REVOKED; the other client gets in', async () => {
     const seen = server.log.events.length;
     await assert.rejects(getOn(server.url(), { ...f.client, agent: false }), { code: 'ECONNRESET' });
-    const logged = await after_(server.log, seen, (event) => event.event === 'handshake_failed');
+    const logged = await server.log.waitFor((event) => event.event === 'handshake_failed', seen);
     assert.equal(logged['code'], 'CERT_REVOKED');
     assert.equal(logged['reason'], 'certificate revoked');
     assert.equal((await getOn(server.url(), { ...f.client2, agent: false })).status, 200);
@@ -131,14 +128,13 @@ describe('a revocation arriving while clients are connected', () => {
       const good = await getOn(server.url(), { ...f.client2, agent: goodAgent });
       assert.equal(revoked.status, 200);
       assert.equal(good.status, 200);
-      const seen = server.log.events.length;
-      await writeFileAtomic(join(f.serverDir, 'crl.pem'), f.crl({ revoked: [revokedNow(f.clientSerial)] }), 0o644);
-      assert.equal(await server.reload(), true);
+      const reload = await reloadWith(server, { 'crl.pem': f.crl({ revoked: [revokedNow(f.clientSerial)] }) });
+      assert.equal(reload.loaded, true);
       await closed(revoked.socket);
-      const logged = await after_(server.log, seen, (event) => event.event === 'connections_closed');
+      const logged = await reload.logged((event) => event.event === 'connections_closed');
       assert.equal(logged['reason'], 'certificate revoked');
       assert.equal(logged['idle'], 1);
-      const loaded = await after_(server.log, seen, (event) => event.event === 'crl_loaded');
+      const loaded = await reload.logged((event) => event.event === 'crl_loaded');
       assert.equal((loaded['newlyRevoked'] as string[]).length, 1);
       const again = await getOn(server.url(), { ...f.client2, agent: goodAgent });
       assert.equal(again.socket, good.socket, 'the other client keeps its connection');
@@ -158,10 +154,10 @@ describe('a revocation arriving while clients are connected', () => {
         assert.equal((await getOn(server.url(), { ...f.client, agent })).resumed, false);
         assert.equal((await getOn(server.url(), { ...f.client, agent })).resumed, true, 'resumption works before the revocation');
         const seen = server.log.events.length;
-        await writeFileAtomic(join(f.serverDir, 'crl.pem'), f.crl({ revoked: [revokedNow(f.clientSerial)] }), 0o644);
-        assert.equal(await server.reload(), true);
+        const reload = await reloadWith(server, { 'crl.pem': f.crl({ revoked: [revokedNow(f.clientSerial)] }) });
+        assert.equal(reload.loaded, true);
         await assert.rejects(getOn(server.url(), { ...f.client, agent }), { code: 'ECONNRESET' });
-        const logged = await after_(server.log, seen, (event) => event.event === 'handshake_failed');
+        const logged = await reload.logged((event) => event.event === 'handshake_failed');
         assert.equal(logged['code'], 'CERT_REVOKED');
         assert.equal(server.log.events.slice(seen).filter((event) => event.event === 'request').length, 0, 'no request got through');
       } finally {
@@ -201,10 +197,9 @@ describe('a crl.pem the server must not load', () => {
   ];
   for (const [what, make, problem] of cases) {
     it(`refuses ${what} at reload, keeps the CRL in force, logs why`, async () => {
-      const seen = server.log.events.length;
-      await writeFileAtomic(join(f.serverDir, 'crl.pem'), await make(), 0o644);
-      assert.equal(await server.reload(), false);
-      const logged = await after_(server.log, seen, (event) => event.event === 'tls_reload_refused');
+      const reload = await reloadWith(server, { 'crl.pem': await make() });
+      assert.equal(reload.loaded, false);
+      const logged = await reload.logged((event) => event.event === 'tls_reload_refused');
       assert.equal(logged['file'], join(f.serverDir, 'crl.pem'));
       assert.match(String(logged['problem']), problem);
       assert.ok(logged['keepingCrl'] !== undefined);
@@ -214,21 +209,18 @@ describe('a crl.pem the server must not load', () => {
   }
 
   it('refuses a ca.crt with a second CA that has no CRL (with CRL_CHECK_ALL every client of that CA would fail UNABLE_TO_GET_CRL)', async () => {
-    const seen = server.log.events.length;
     const caPem = await readFile(join(f.out, 'ca', 'ca.crt'), 'utf8');
-    await writeFile(join(f.serverDir, 'crl.pem'), good);
-    await writeFileAtomic(join(f.serverDir, 'ca.crt'), caPem + (await rogueCa('otherCA')).certificatePem, 0o644);
-    assert.equal(await server.reload(), false);
-    const logged = await after_(server.log, seen, (event) => event.event === 'tls_reload_refused');
+    const reload = await reloadWith(server, { 'crl.pem': good, 'ca.crt': caPem + (await rogueCa('otherCA')).certificatePem });
+    assert.equal(reload.loaded, false);
+    const logged = await reload.logged((event) => event.event === 'tls_reload_refused');
     assert.match(String(logged['problem']), /no CRL for the CA "CN=otherCA" in ca\.crt.*UNABLE_TO_GET_CRL/);
     await writeFileAtomic(join(f.serverDir, 'ca.crt'), caPem, 0o644);
   });
 
   it('refuses to drop the CRL when crl.pem disappears (a missing file does not turn revocation off)', async () => {
-    const seen = server.log.events.length;
-    await rm(join(f.serverDir, 'crl.pem'));
-    assert.equal(await server.reload(), false);
-    const logged = await after_(server.log, seen, (event) => event.event === 'tls_reload_refused');
+    const reload = await reloadWith(server, { 'crl.pem': null });
+    assert.equal(reload.loaded, false);
+    const logged = await reload.logged((event) => event.event === 'tls_reload_refused');
     assert.match(String(logged['problem']), /is gone/);
     await assert.rejects(getOn(server.url(), { ...f.client, agent: false }), { code: 'ECONNRESET' });
   });
@@ -259,7 +251,7 @@ describe('a CRL going stale', () => {
       assert.equal(closing['reason'], 'CRL expired');
       const seen = server.log.events.length;
       await assert.rejects(getOn(server.url(), { ...f.client2, agent: false }), { code: 'ECONNRESET' });
-      const refused = await after_(server.log, seen, (event) => event.event === 'handshake_failed');
+      const refused = await server.log.waitFor((event) => event.event === 'handshake_failed', seen);
       assert.equal(refused['code'], 'CRL_HAS_EXPIRED');
     } finally {
       agent.destroy();

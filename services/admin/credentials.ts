@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
-import { writeFileAtomic } from '../../pki/files.ts';
+import { writeFileAtomic } from '../../core/files.ts';
 import { CaError, enroll, renew, type CaEndpoint } from '../agent/ca-client.ts';
 import { checkIssued } from '../agent/issued.ts';
 import { readTlsMaterial, readTrust, TlsMaterialError, type TlsMaterial } from '../../core/tls-material.ts';
-import { createCsr, generateKey } from '../../core/x509.ts';
+import { createCsr, generateKey, privateKeyToPem } from '../../core/x509.ts';
 import { renewalTime } from '../../core/renewal.ts';
 
 export const ADMIN_IDENTITY = 'admin';
@@ -29,7 +29,7 @@ export async function adminCredentials(dir: string, ca: Omit<CaEndpoint, 'trustP
   const endpoint = { ...ca, trustPem: trust.caPem };
   const issued = valid ? await renew(endpoint, held, csr) : await enroll(endpoint, await readToken(dir), csr);
   checkIssued(issued, key, { identity: ADMIN_IDENTITY, role: 'client', trust: trust.ca }, now);
-  await writeFileAtomic(join(dir, 'tls.key'), key.export({ type: 'pkcs8', format: 'pem' }).toString(), 0o600);
+  await writeFileAtomic(join(dir, 'tls.key'), privateKeyToPem(key), 0o600);
   await writeFileAtomic(join(dir, 'tls.crt'), issued.certificatePem, 0o644);
   await writeFileAtomic(join(dir, 'ca.crt'), issued.caPem, 0o644);
   return { material: await readTlsMaterial(dir), event: valid ? 'renewed' : 'enrolled' };

@@ -2,7 +2,7 @@ import https from 'node:https';
 import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import got from 'got';
-import { writeFileAtomic } from '../../pki/files.ts';
+import { writeFileAtomic } from '../../core/files.ts';
 import { CrlError, parseCrls, type ParsedCrl } from '../../core/crl.ts';
 import type { Emit } from '../../core/json-lines.ts';
 import { readTrust, TlsMaterialError, type Trust } from '../../core/tls-material.ts';

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { jsonLines } from '../../core/json-lines.ts';
-import { createCsr, describeKeySpec, generateKey } from '../../core/x509.ts';
+import { createCsr, describeKeySpec, generateKey, privateKeyToPem } from '../../core/x509.ts';
 import { runAgent } from './agent.ts';
 import { enroll, renew } from './ca-client.ts';
 import { fetchCrl, runCrlFetcher } from './crl-fetch.ts';
@@ -32,7 +32,7 @@ try {
       sleep: (ms, signal) => sleep(ms, undefined, { signal }).catch(() => undefined),
       newKey: () => generateKey(spec),
       csr: (key, identity) => createCsr({ key, commonName: identity, names: [{ type: 'dns', value: identity }] }),
-      keyPem: (key) => key.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      keyPem: privateKeyToPem,
       enroll: (trustPem, token, csr) => enroll({ ...ca, trustPem }, token, csr),
       renew: (trustPem, current, csr) => renew({ ...ca, trustPem }, current, csr),
     },

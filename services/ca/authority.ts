@@ -1,8 +1,8 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ensureDirectory, readIfPresent } from '../../pki/files.ts';
-import { privateKeyToPem } from '../../pki/keys.ts';
+import { ensureDirectory, readIfPresent } from '../../core/files.ts';
+import { privateKeyToPem } from '../../core/key-types.ts';
 import { CLOCK_SKEW_MS } from '../../core/clock-skew.ts';
 import { CA_KEY_FILE, hasCommittedPair, recoverCaPair, writeCaPair } from '../../core/ca-pair.ts';
 import { CA_FILE as CA_CERTIFICATE_FILE } from '../../core/tls-material.ts';

@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
-import { ensureDirectory, readIfPresent, writeFileAtomic } from '../../pki/files.ts';
+import { ensureDirectory, readIfPresent, writeFileAtomic } from '../../core/files.ts';
 import type { Log } from '../../core/log.ts';
 import { CA_FILE, CERTIFICATE_FILE, isIssuedBy } from '../../core/tls-material.ts';
 import { describeKey } from '../../core/x509.ts';

@@ -4,6 +4,7 @@ import { readCaConfig, readEnrollmentRequests } from './config.ts';
 import { printInventory } from './inventory.ts';
 import { runInit } from './init.ts';
 import { startCa } from './serve.ts';
+import { stopOnSignals } from '../../core/stop.ts';
 import { exitCodeOf, MtlsError } from '../../core/errors.ts';
 
 const USAGE = `usage: node services/ca/main.ts <command>
@@ -15,7 +16,6 @@ environment: CA_DIR (/ca), CA_PORT (9000), CA_HOST (0.0.0.0), CERT_TTL (2m), CER
 
 const log = jsonLog();
 const SHUTDOWN_GRACE_MS = 3000;
-const FORCED_STOP_MARGIN_MS = 2000;
 const [command, ...args] = process.argv.slice(2);
 
 // Exit codes: 0 done (or stopped cleanly), 1 failed, 2 bad command line or configuration.
@@ -56,32 +56,5 @@ function noArguments(name: string, rest: readonly string[]): void {
 
 async function serve(): Promise<void> {
   const ca = await startCa(readCaConfig(process.env), log);
-  // PID 1 in a container gets no default signal handling: stop cleanly ourselves.
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info('shutting_down', { signal });
-    // Whatever still holds the process (an fsync stuck on the thread pool, say) does not outlive the grace period.
-    // SIGKILL, not process.exit(), which waits for a blocked worker thread.
-    setTimeout(() => {
-      log.error('stop_forced', { afterMs: SHUTDOWN_GRACE_MS + FORCED_STOP_MARGIN_MS });
-      log.flush();
-      process.kill(process.pid, 'SIGKILL');
-    }, SHUTDOWN_GRACE_MS + FORCED_STOP_MARGIN_MS).unref();
-    ca.close(SHUTDOWN_GRACE_MS).then(
-      () => {
-        log.info('stopped');
-        log.flush();
-        process.exit(0);
-      },
-      (error: unknown) => {
-        log.error('stop_failed', { message: String(error).split('\n')[0] });
-        log.flush();
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  stopOnSignals({ signals: ['SIGTERM', 'SIGINT'], graceMs: SHUTDOWN_GRACE_MS, log, close: () => ca.close(SHUTDOWN_GRACE_MS) });
 }

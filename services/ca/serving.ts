@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { writeFileAtomic } from '../../pki/files.ts';
-import { privateKeyToPem } from '../../pki/keys.ts';
+import { writeFileAtomic } from '../../core/files.ts';
+import { privateKeyToPem } from '../../core/key-types.ts';
 import { CLOCK_SKEW_MS } from '../../core/clock-skew.ts';
 import { CERTIFICATE_FILE, isIssuedBy, KEY_FILE, readKeyPair, TlsMaterialError, type KeyPair } from '../../core/tls-material.ts';
 import { generateKey, issueCertificate } from '../../core/x509.ts';

@@ -6,9 +6,9 @@ import { loggedCertificate, loggedTrust } from './log-fields.ts';
 import { exposedKeyMode, loadServerMaterial } from './material.ts';
 import { loggedCrl } from './revocation.ts';
 import { startServer } from './server.ts';
+import { stopOnSignals } from '../../core/stop.ts';
 
 const log = jsonLog();
-const FORCED_STOP_MARGIN_MS = 2000;
 
 try {
   const config = readServerConfig(process.env);
@@ -26,29 +26,7 @@ try {
     crl: material.crl === undefined ? 'none: revoked certificates are not refused (put the CAs\' CRLs in crl.pem)' : loggedCrl(material.crl),
   });
 
-  // PID 1 in a container gets no default signal handling: stop cleanly ourselves.
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info('shutting_down', { signal });
-    // Whatever still holds the process (a stuck close, a blocked read) does not outlive the grace period.
-    // Not process.exit(): it waits for libuv's worker threads, and one blocked in a read never returns.
-    // SIGKILL cannot be caught or waited on; the log line is out first (stdout to a pipe or file is
-    // written synchronously).
-    setTimeout(() => {
-      log.error('stop_forced', { afterMs: config.shutdownGraceMs + FORCED_STOP_MARGIN_MS });
-      log.flush();
-      process.kill(process.pid, 'SIGKILL');
-    }, config.shutdownGraceMs + FORCED_STOP_MARGIN_MS).unref();
-    void server.close().then(() => {
-      log.info('stopped');
-      log.flush();
-      process.exit(0);
-    });
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  stopOnSignals({ signals: ['SIGTERM', 'SIGINT'], graceMs: config.shutdownGraceMs, log, close: () => server.close() });
   process.on('SIGHUP', () => void server.reload());
 } catch (error) {
   const message = error instanceof MtlsError ? error.message : `cannot start: ${String(error)}`;

@@ -4,7 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
-import { privateKeyToPem } from '../../pki/keys.ts';
+import { privateKeyToPem } from '../../core/key-types.ts';
 import { readCaConfig, readEnrollmentRequests, type CaConfig } from '../../services/ca/config.ts';
 import { runInit } from '../../services/ca/init.ts';
 import { startCa, type RunningCa } from '../../services/ca/serve.ts';

@@ -3,7 +3,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createCaCertificate, createCsr, DAY_MS, issueFromCsr, type Issuer, type Profile, type Validity } from '../../pki/certificates.ts';
 import { runPki } from '../../pki/issue.ts';
-import { generateKey, privateKeyToPem } from '../../pki/keys.ts';
+import { generateKey, privateKeyToPem } from '../../core/key-types.ts';
 import { resolvePkiOptions, type PkiOptionsInit } from '../../pki/options.ts';
 import { parseSubjectNames } from '../../core/names.ts';
 import { openssl, temporaryDirectory } from './processes.ts';
