@@ -12,9 +12,12 @@
 // saturation next to the `openssl speed` floor, then the PKI benchmark
 // (bench/pki.ts) with --pki-runs runs (0 skips it).
 // Servers run pinned to one core (taskset -c 1) when the machine has two or
-// more. Server CPU time per operation (from /proc) is the robust figure on a
-// small machine where the load generator competes with the server for cores.
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+// more, and the load generator (one worker) to the other: sharing the server's
+// core, it kept the server half idle. Server CPU time per operation (from /proc)
+// is the robust figure. At saturation a third server, koa answering the same
+// body from one middleware (bench/koa-server.ts), splits ours/bare in two:
+// what koa costs, and what we add on top.
+import { spawn, execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, closeSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,6 +37,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SERVERS = {
   ours: join(ROOT, 'services/server/main.ts'),
   baseline: join(ROOT, 'bench/baseline-server.ts'),
+  koa: join(ROOT, 'bench/koa-server.ts'),
 } as const;
 type ServerName = keyof typeof SERVERS;
 /** fixed: each mode at its fixed rate; saturation: closed loop, as fast as the server answers. */
@@ -68,6 +72,10 @@ interface Cell extends Measured {
 }
 
 const settings = readSettings();
+// Decided once, before this process pins itself (after that, it sees one core).
+const SERVER_CPU = serverCpu();
+// The load generator's core: the one the servers leave (its workers inherit it).
+if (SERVER_CPU !== undefined) spawnSync('taskset', ['-cp', '0', String(process.pid)], { stdio: 'ignore' });
 const work = mkdtempSync(join(tmpdir(), 'mtls-bench-'));
 const children = new Set<ChildProcess>();
 process.on('exit', () => {
@@ -80,15 +88,16 @@ try {
   await runPki(resolvePkiOptions({ method: 'method1', out, keySize: settings.keySize }));
   const material = clientMaterial(out);
   const rate = (mode: Mode) => (settings.rate[mode] > 0 ? `${settings.rate[mode]}/s` : 'as fast as possible');
-  console.error(`bench: RSA-${settings.keySize}, ${settings.seconds} s per cell after ${settings.warmup} s warm-up, from ${workerCount()} load workers, servers ${pinning() === undefined ? 'not pinned' : `pinned to CPU ${pinning()}`}`);
+  console.error(`bench: RSA-${settings.keySize}, ${settings.seconds} s per cell after ${settings.warmup} s warm-up, from ${workerCount()} load worker(s), ${SERVER_CPU === undefined ? 'servers not pinned' : `servers pinned to CPU ${SERVER_CPU}, load generator to CPU 0`}`);
   console.error(`bench: fixed rates (${settings.repeat}×, ${settings.concurrency} in flight): handshakes at ${rate('handshake')}, kept-alive requests at ${rate('keepalive')}; saturation (${settings.saturationRepeat}×, ${settings.saturationConcurrency} in flight): ${MODES.saturation.join(', ')}`);
 
   const cells: Cell[] = [];
   for (const load of ['fixed', 'saturation'] as const) {
     const repeat = load === 'fixed' ? settings.repeat : settings.saturationRepeat;
     for (let run = 0; run < repeat; run++) {
-      for (const server of alternate(run)) {
-        for (const cell of await measure(load, MODES[load], server, join(out, 'server'), material, `${load}-${server}-${run}`)) {
+      for (const server of alternate(run, load)) {
+        const modes = server === 'koa' ? (['keepalive'] as Mode[]) : MODES[load];
+        for (const cell of await measure(load, modes, server, join(out, 'server'), material, `${load}-${server}-${run}`)) {
           const resumed = cell.mode === 'resume' ? `, ${percent(cell.resumed, cell.completed)} resumed` : '';
           console.error(`bench: ${load.padEnd(10)} ${cell.mode.padEnd(9)} ${server.padEnd(8)} run ${run + 1}: ${cell.requestsPerSecond.toFixed(0)} req/s, ${cell.cpuUsPerOp.toFixed(0)} µs CPU/op, ${cell.errors} errors${resumed}`);
           cells.push(cell);
@@ -161,9 +170,10 @@ function readSettings() {
   };
 }
 
-/** Who goes first alternates from repeat to repeat, so drift in the machine's state hits both alike. */
-function alternate(run: number): ServerName[] {
-  return run % 2 === 0 ? ['ours', 'baseline'] : ['baseline', 'ours'];
+/** Who goes first alternates from repeat to repeat, so drift in the machine's state hits both alike; koa (kept-alive only) comes at saturation. */
+function alternate(run: number, load: Load = 'fixed'): ServerName[] {
+  const pair: ServerName[] = run % 2 === 0 ? ['ours', 'baseline'] : ['baseline', 'ours'];
+  return load === 'saturation' ? [...pair, 'koa'] : pair;
 }
 
 function percent(part: number, whole: number): string {
@@ -218,7 +228,7 @@ async function measure(load: Load, modes: Mode[], name: ServerName, tlsDir: stri
 }
 
 /** The CPU the servers are pinned to: the second one, leaving the first to the load generator and the rest of the machine. */
-function pinning(): number | undefined {
+function serverCpu(): number | undefined {
   if (availableParallelism() < 2) return undefined;
   try {
     execFileSync('taskset', ['-c', '1', 'true'], { stdio: 'ignore' });
@@ -230,7 +240,7 @@ function pinning(): number | undefined {
 
 async function startServer(name: ServerName, tlsDir: string, logFile: string): Promise<{ child: ChildProcess; port: number }> {
   const fd = openSync(logFile, 'w');
-  const cpu = pinning();
+  const cpu = SERVER_CPU;
   const command = [process.execPath, SERVERS[name]];
   // Our server logs as it would in production: one JSON line per request, to a file here.
   // taskset execs node: the child's pid is the server's.
@@ -262,8 +272,9 @@ async function stopServer(child: ChildProcess): Promise<void> {
   children.delete(child);
 }
 
+/** One worker on its own core when pinned; otherwise two, sharing the machine with the server. */
 function workerCount(): number {
-  return Math.min(2, availableParallelism());
+  return SERVER_CPU !== undefined ? 1 : Math.min(2, availableParallelism());
 }
 
 /** Splits the job over worker threads (each with its share of the concurrency) and merges their results. */
@@ -296,6 +307,8 @@ interface Pair {
   ours: Measured;
   baseline: Measured;
   cpuRatio: number;
+  /** koa alone (saturation, kept-alive): its medians, and the medians of the per-repeat koa/bare and ours/koa ratios. */
+  koa?: { measured: Measured; overBare: number; oursOverKoa: number };
 }
 type Summary = Record<Load, Partial<Record<Mode, Pair>>>;
 
@@ -311,9 +324,16 @@ function summarize(cells: Cell[]): Summary {
 function pair(cells: Cell[]): Pair {
   const ours = cells.filter((cell) => cell.server === 'ours');
   const baseline = cells.filter((cell) => cell.server === 'baseline');
+  const koa = cells.filter((cell) => cell.server === 'koa');
   // Each repeat measures both servers back to back: the median of those paired
   // ratios cancels slow drift in the machine better than a ratio of medians.
-  return { ours: medians(ours), baseline: medians(baseline), cpuRatio: median(ours.map((cell, run) => cell.cpuUsPerOp / (baseline[run] as Cell).cpuUsPerOp)) };
+  const ratios = (a: Cell[], b: Cell[]) => median(a.map((cell, run) => cell.cpuUsPerOp / (b[run] as Cell).cpuUsPerOp));
+  return {
+    ours: medians(ours),
+    baseline: medians(baseline),
+    cpuRatio: ratios(ours, baseline),
+    ...(koa.length === 0 ? {} : { koa: { measured: medians(koa), overBare: ratios(koa, baseline), oursOverKoa: ratios(ours, koa) } }),
+  };
 }
 
 function medians(runs: Cell[]): Measured {
@@ -434,8 +454,12 @@ function formatTable(summary: Summary, floor: SignatureSpeed | undefined): strin
     );
     for (const mode of MODES[load]) {
       const measured = summary[load][mode] as Pair;
-      for (const server of ['ours', 'baseline'] as const) {
-        const cell = measured[server];
+      const rows: [string, Measured, string][] = [
+        ['ours', measured.ours, `${measured.cpuRatio.toFixed(2)}×`],
+        ['baseline', measured.baseline, ''],
+        ...(measured.koa === undefined ? [] : [['koa', measured.koa.measured, `${measured.koa.overBare.toFixed(2)}×`] as [string, Measured, string]]),
+      ];
+      for (const [server, cell, ratioText] of rows) {
         lines.push(
           [
             mode.padEnd(9),
@@ -446,7 +470,7 @@ function formatTable(summary: Summary, floor: SignatureSpeed | undefined): strin
             String(cell.errors).padStart(6),
             `${Math.round(cell.serverBusy * 100)}%`.padStart(11),
             `${cell.cpuUsPerOp.toFixed(0)} µs`.padStart(13),
-            (server === 'ours' ? `${measured.cpuRatio.toFixed(2)}×` : '').padStart(9),
+            ratioText.padStart(9),
             `${cell.rssAfterWarmupMiB.toFixed(1)} → ${cell.rssAfterRunMiB.toFixed(1)}`.padStart(20),
           ].join('  '),
         );
@@ -456,13 +480,17 @@ function formatTable(summary: Summary, floor: SignatureSpeed | undefined): strin
   }
   const saturation = summary.saturation as Record<Mode, Pair>;
   const ratio = (mode: Mode) => saturation[mode].cpuRatio;
-  const resumed = (server: ServerName) => percent(saturation.resume[server].resumed, saturation.resume[server].completedInAll);
+  const resumed = (server: 'ours' | 'baseline') => percent(saturation.resume[server].resumed, saturation.resume[server].completedInAll);
   // Ours resumed against ours full: both from the same repeats' medians.
   const resumedVsFull = saturation.resume.ours.cpuUsPerOp / saturation.handshake.ours.cpuUsPerOp;
   const fixed = summary.fixed as Record<Mode, Pair>;
   const memory = fixed.keepalive.ours.rssAfterRunMiB / fixed.keepalive.ours.rssAfterWarmupMiB;
   lines.push('ours/bare ratios are medians of the per-repeat pairs; the targets are judged at saturation:');
   lines.push(`  server CPU per kept-alive request, ours/bare:   ${ratio('keepalive').toFixed(2)}×  (target ≤ ${TARGETS.keepalive.toFixed(2)}×: ${verdict(ratio('keepalive') <= TARGETS.keepalive)})`);
+  const koa = saturation.keepalive.koa;
+  if (koa !== undefined) {
+    lines.push(`    of which koa alone (one middleware, the same body), koa/bare: ${koa.overBare.toFixed(2)}×; what we add on top, ours/koa: ${koa.oursOverKoa.toFixed(2)}×`);
+  }
   lines.push(`  server CPU per full mTLS handshake, ours/bare:  ${ratio('handshake').toFixed(2)}×  (target ≤ ${TARGETS.handshake.toFixed(2)}×: ${verdict(ratio('handshake') <= TARGETS.handshake)})`);
   lines.push(`  server CPU per resumed handshake, ours/bare:    ${ratio('resume').toFixed(2)}×  (target ≤ ${TARGETS.resume.toFixed(2)}×: ${verdict(ratio('resume') <= TARGETS.resume)})`);
   lines.push(`  ours, resumed/full handshake:                   ${resumedVsFull.toFixed(2)}×  (target ≤ 0.50×: ${verdict(resumedVsFull <= 0.5)}); bare: ${(saturation.resume.baseline.cpuUsPerOp / saturation.handshake.baseline.cpuUsPerOp).toFixed(2)}×`);
