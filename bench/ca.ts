@@ -116,7 +116,7 @@ const result = {
 console.log(`renewals (ECDSA P-256, new mTLS connection each): ${result.renewals} in ${result.seconds} s (${result.windows} windows), ${result.failed} failed`);
 console.log(`measured rate:              ${result.renewalsPerSecond} renewals/s (CA busy ${Math.round(renewal.caBusy * 100)}% of one core; median window)`);
 console.log(`CA CPU per renewal (/proc): ${result.caCpuMsPerRenewal} ms median of ${result.caCpuMsPerRenewalByWindow.join(', ')}  ->  ${result.renewalsPerCpuSecond} renewals per CPU-second  (target >= 300: ${result.renewalsPerCpuSecond >= 300 ? 'met' : 'NOT met'})`);
-console.log(`  of which the event loop's thread ${result.caMainThreadMsPerRenewal} ms, libuv's pool (fsync of the SQLite log) ${result.caThreadPoolMsPerRenewal} ms`);
+console.log(`  of which the event loop's thread ${result.caMainThreadMsPerRenewal} ms, libuv's pool (fdatasync of the SQLite log) ${result.caThreadPoolMsPerRenewal} ms`);
 console.log(`floor, GET /healthz on a new mTLS connection: ${result.floorCaCpuMsPerHandshake} ms of CA CPU (${result.floorRequestsPerCpuSecond}/CPU-second); signing and storing add ${round(renewal.caCpuMs - floor.caCpuMs)} ms`);
 console.log(`load generator CPU/renewal: ${result.loadGeneratorCpuMsPerRenewal} ms (keys and CSRs made beforehand; ${csrsMadeDuringRun} made during the run)`);
 console.log(`capacity: 1-hour certificates renewed at 2/3 (every ${RENEWAL_INTERVAL_S / 60} min) -> one CA core serves ${result.workloadsPerCaCore} workloads`);
@@ -133,7 +133,7 @@ interface Measured {
   failed: number;
   seconds: number;
   caCpuMs: number;
-  /** Of caCpuMs: the event loop's thread, and libuv's pool (here: the fsyncs that make commits durable). */
+  /** Of caCpuMs: the event loop's thread, and libuv's pool (here: the fdatasyncs that make commits durable). */
   caMainThreadMs: number;
   caThreadPoolMs: number;
   caBusy: number;

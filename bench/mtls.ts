@@ -1,6 +1,6 @@
 // What mTLS costs in our server, side by side with a bare node:https baseline:
 //   npm run bench -- [--key-size 2048|3072] [--repeat 3] [--saturation-repeat 5]
-//                    [--seconds 1.5] [--warmup 0.5] [--concurrency 8]
+//                    [--seconds 3] [--warmup 0.5] [--concurrency 8]
 //                    [--saturation-concurrency 32] [--max-requests 100000]
 //                    [--handshake-rate 60] [--keepalive-rate 1500] [--kinds-repeat 3]
 //                    [--pki-runs 5] [--out DIR]
@@ -129,7 +129,7 @@ function readSettings() {
       'key-size': { type: 'string', default: '2048' },
       repeat: { type: 'string', default: '3' },
       'saturation-repeat': { type: 'string', default: '5' },
-      seconds: { type: 'string', default: '1.5' },
+      seconds: { type: 'string', default: '3' },
       warmup: { type: 'string', default: '0.5' },
       concurrency: { type: 'string', default: '8' },
       'saturation-concurrency': { type: 'string', default: '32' },
