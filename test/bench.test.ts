@@ -31,6 +31,9 @@ describe('npm run bench (smoke, tiny bounds)', () => {
       assert.match(row, new RegExp(`^\\w+ +\\w+ +\\d+ +[\\d.]+ +[\\d.]+ +0 +\\d+% +\\d+ µs${ratio} +[\\d.]+ → [\\d.]+$`));
     }
     assert.match(result.stdout, /server CPU per kept-alive request, ours\/bare: +[\d.]+× +\(target ≤ 1\.50×: (met|NOT met)\)/);
+    // koa alone, at saturation and kept-alive only: its row and its two ratios.
+    assert.match(saturation ?? '', /^keepalive +koa +\d+ +[\d.]+ +[\d.]+ +0 +\d+% +\d+ µs +[\d.]+× +[\d.]+ → [\d.]+$/m);
+    assert.match(result.stdout, /^ {4}of which koa alone \(one middleware, the same body\), koa\/bare: [\d.]+×; what we add on top, ours\/koa: [\d.]+×$/m);
     assert.match(result.stdout, /server CPU per full mTLS handshake, ours\/bare: +[\d.]+× +\(target ≤ 1\.10×: (met|NOT met)\)/);
     assert.match(result.stdout, /server CPU per resumed handshake, ours\/bare: +[\d.]+× +\(target ≤ 1\.10×: (met|NOT met)\)/);
     assert.match(result.stdout, /ours, resumed\/full handshake: +[\d.]+× +\(target ≤ 0\.50×: (met|NOT met)\); bare: [\d.]+×/);
@@ -42,7 +45,8 @@ describe('npm run bench (smoke, tiny bounds)', () => {
     for (const kind of ['RSA-2048', 'ECDSA P-256', 'Ed25519']) assert.match(result.stdout, new RegExp(`^ {2}${kind}\n {4}openssl CLI sequence \\(8 commands\\) +[\\d.]+ ms +1\\.00×\n {4}pki/main.ts as a process +[\\d.]+ ms`, 'm'));
     const [file] = readdirSync(out);
     const saved = JSON.parse(readFileSync(join(out, file as string), 'utf8')) as { cells: SavedCell[]; byKeyType: unknown[] };
-    assert.equal(saved.cells.length, 10);
+    assert.equal(saved.cells.length, 11);
+    assert.deepEqual(saved.cells.filter((cell) => cell.server === 'koa').map((cell) => `${cell.load} ${cell.mode}`), ['saturation keepalive']);
     assert.equal(saved.byKeyType.length, 4);
     for (const cell of saved.cells) {
       assert.equal(cell.errors, 0);
