@@ -10,7 +10,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CaDatabase } from '../services/ca/database.ts';
-import { call, csrFor, enrollWith, newKey, opensslText, opensslVerify, startTestCa, type Reply, type TestCa } from './helpers/ca.ts';
+import { call, csrFor, enrollWith, newKey, opensslText, opensslVerify, renewWith, startTestCa, type Reply, type TestCa } from './helpers/ca.ts';
 
 /** The one `refused` log line a refusal wrote, checked against the reply. */
 function assertRefused(ca: TestCa, reply: Reply, status: number, code: string): Record<string, unknown> {
@@ -94,6 +94,37 @@ describe('CA: enrollment with single-use tokens', () => {
     const line = assertRefused(ca, second, 401, 'TOKEN_USED');
     assert.equal(line['identity'], 'client');
     assert.match(String(second.json?.['message']), /already used \(at \d{4}-/);
+  });
+
+  it('an enrollment whose answer was lost: the same token with a CSR for the same key gets the same certificate again (200, enrollment_replayed), nothing new on record', async () => {
+    const token = await ca.token('lost-answer', 'client');
+    const first = await enrollWith(ca, token, 'lost-answer');
+    const again = await call(ca, '/enroll', { body: { token, csr: csrFor(first.key, 'lost-answer') } });
+    assert.equal(again.status, 200, again.text);
+    assert.equal(again.json?.['certificate'], first.certificatePem);
+    assert.equal(again.json?.['serial'], first.certificate.serialNumber);
+    const replayed = ca.log.events.filter((event) => event.event === 'enrollment_replayed');
+    assert.deepEqual(replayed.at(-1), { ...replayed.at(-1), identity: 'lost-answer', role: 'client', serial: first.certificate.serialNumber });
+    const db = new CaDatabase(join(ca.config.caDir, 'ca.db'));
+    try {
+      assert.equal(db.unexpiredCertificates('lost-answer', new Date()).length, 1);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('a used token with a CSR for another key, or for the key of a certificate since renewed, stays TOKEN_USED', async () => {
+    const token = await ca.token('replayer', 'client');
+    const first = await enrollWith(ca, token, 'replayer');
+    assertRefused(ca, await call(ca, '/enroll', { body: { token, csr: csrFor(await newKey(), 'replayer') } }), 401, 'TOKEN_USED');
+    // Another identity's used token cannot fetch this certificate either, even with a CSR for its key.
+    const other = await ca.token('someone-else', 'client');
+    await enrollWith(ca, other, 'someone-else');
+    assertRefused(ca, await call(ca, '/enroll', { body: { token: other, csr: csrFor(first.key, 'replayer') } }), 401, 'TOKEN_USED');
+    // Renewed: the enrolled certificate is superseded, and no longer handed out.
+    const renewed = await renewWith(ca, first);
+    assert.equal(renewed.reply.status, 201, renewed.reply.text);
+    assertRefused(ca, await call(ca, '/enroll', { body: { token, csr: csrFor(first.key, 'replayer') } }), 401, 'TOKEN_USED');
   });
 
   it('init run again for an identity spends its earlier unused token: the first is refused (TOKEN_USED), the new one enrolls', async () => {

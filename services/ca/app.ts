@@ -61,8 +61,9 @@ const ROUTES: Record<string, { method: 'GET' | 'POST'; handle: Route }> = {
   '/enroll': {
     method: 'POST',
     handle: async (ctx, context, log) => {
-      const { response, issued, input } = enroll(context, await readJsonObject(ctx));
+      const { response, issued, input, replayed } = enroll(context, await readJsonObject(ctx));
       await context.db.flush();
+      if (replayed) return replayEnrollment(ctx, log, response, issued.record);
       answerIssued(ctx, response);
       logIssued(log, ctx, issued, input);
     },
@@ -114,6 +115,13 @@ function replay(ctx: Koa.Context, log: Log, response: IssuedResponse, presented:
   ctx.status = 200;
   ctx.body = response;
   log.info('renewal_replayed', { identity: presented.identity, serial: response.serial, renewedFrom: presented.serial, remote: ctx.socket.remoteAddress });
+}
+
+/** A retry of an enrollment whose answer was lost: the same certificate again, 200 (nothing was created, no token spent). */
+function replayEnrollment(ctx: Koa.Context, log: Log, response: IssuedResponse, record: CertificateRecord): void {
+  ctx.status = 200;
+  ctx.body = response;
+  log.info('enrollment_replayed', { identity: record.identity, role: record.role, serial: record.serial, remote: ctx.socket.remoteAddress });
 }
 
 function logIssued(log: Log, ctx: Koa.Context, issued: Pick<IssuedCertificate, 'record'>, input: CsrInput, presented?: CertificateRecord): void {

@@ -231,6 +231,12 @@ export class CaDatabase {
     return this.#prepare("UPDATE certificates SET status = 'superseded' WHERE serial = ? AND status = 'issued'").run(serial).changes === 1;
   }
 
+  /** The certificate of this key (a key is certified once), with its PEM when it was kept. */
+  certifiedKey(keyFingerprint256: string): { record: CertificateRecord; pem: string | null } | undefined {
+    const row = this.#prepare('SELECT * FROM certificates WHERE key_fingerprint256 = ? ORDER BY rowid LIMIT 1').get(keyFingerprint256);
+    return row === undefined ? undefined : { record: toCertificate(row), pem: (row['pem'] as string | null) ?? null };
+  }
+
   /** The certificate that renewed this one, with its PEM when it was kept. */
   successorOf(serial: string): { record: CertificateRecord; pem: string | null } | undefined {
     const row = this.#prepare('SELECT * FROM certificates WHERE renewed_from = ? ORDER BY rowid LIMIT 1').get(serial);
