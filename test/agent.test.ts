@@ -175,6 +175,39 @@ describe('the agent against our CA', () => {
     assert.equal(new X509Certificate(await readFile(join(tls, 'tls.crt'))).serialNumber, lost);
   });
 
+  it('an enrollment whose answer was lost: the retry brings the same key and token and gets the certificate the CA had issued (no TOKEN_USED)', async () => {
+    const tls = await temporaryDirectory('agent-tls-');
+    const config = readAgentConfig({ CA_URL: ca.url, TLS_DIR: tls, BOOTSTRAP_DIR: await ca.bootstrap('lost-enroll', 'client'), IDENTITY: 'lost-enroll', ROLE: 'client', RETRY_MIN_MS: '200', RETRY_MAX_MS: '1000' });
+    const events: Event[] = [];
+    const stop = new AbortController();
+    const endpoint = { url: config.caUrl, timeoutMs: config.timeoutMs };
+    let lost: string | undefined;
+    const deps: AgentDeps = {
+      emit: (event, fields) => {
+        events.push({ event, ...fields } as Event);
+        if (event === 'enrolled' || (event === 'enroll_failed' && fields?.['code'] !== 'ETIMEDOUT')) stop.abort();
+      },
+      now: () => new Date(),
+      random: Math.random,
+      sleep: (ms, signal) => sleep(ms, undefined, { signal }).catch(() => undefined),
+      newKey: () => generateKey({ type: 'ecdsa', curve: 'P-256' }),
+      csr: (key, identity) => createCsr({ key, commonName: identity, names: [{ type: 'dns', value: identity }] }),
+      keyPem: (key) => key.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      async enroll(trustPem, token, csr) {
+        const issued = await enrollAt({ ...endpoint, trustPem }, token, csr);
+        if (lost !== undefined) return issued;
+        // The CA issued and answered (the token is spent); the answer never arrived.
+        lost = new X509Certificate(issued.certificatePem).serialNumber;
+        throw new CaError('ETIMEDOUT', 'the CA did not answer in time');
+      },
+      renew: (trustPem, current, csr) => renewAt({ ...endpoint, trustPem }, current, csr),
+    };
+    await runAgent(config, deps, stop.signal);
+    assert.deepEqual(events.filter(named('enroll_failed')).map((event) => event['code']), ['ETIMEDOUT']);
+    assert.equal(events.find(named('enrolled'))?.['serial'], lost, 'the certificate issued for the lost answer');
+    assert.equal(new X509Certificate(await readFile(join(tls, 'tls.crt'))).serialNumber, lost);
+  });
+
   it('restarted with a valid certificate in its volume, renews with it (its token is used up) instead of enrolling', async () => {
     const tls = await temporaryDirectory('agent-tls-');
     const env = { TLS_DIR: tls, BOOTSTRAP_DIR: await ca.bootstrap('server', 'server'), IDENTITY: 'server', ROLE: 'server' };

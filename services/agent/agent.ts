@@ -90,20 +90,23 @@ interface Attempt {
 }
 
 /**
- * A renewal the CA never answered, kept for the retry: the CA may have issued
- * and superseded the presented certificate already, and then gives that
- * certificate again only to a CSR for the same key.
+ * An enrollment or a renewal the CA never answered, kept for the retry: the CA
+ * may have issued already (spent the token, or superseded the presented
+ * certificate), and then gives that certificate again only to a CSR for the same key.
  */
 interface Unanswered {
   attempt?: Attempt;
-  /** The serial of the certificate it presented. */
-  presented?: string;
+  /** What it was for: ENROLLMENT, or the serial of the certificate it presented. */
+  purpose?: string;
 }
 
-/** One new key (or the unanswered renewal's), one CSR, one certificate, one swap; the staged key is removed if a step fails, unless the CA never answered a renewal. */
+const ENROLLMENT = 'enrollment';
+
+/** One new key (or the unanswered request's), one CSR, one certificate, one swap; the staged key is removed if a step fails, unless the CA never answered. */
 async function rotate(config: AgentConfig, deps: AgentDeps, current: TlsMaterial | undefined, unanswered: Unanswered): Promise<TlsMaterial> {
   const trust = current ?? (await readTrust(config.bootstrapDir));
-  const retry = current !== undefined && unanswered.presented === current.certificate.serialNumber ? unanswered.attempt : undefined;
+  const purpose = current === undefined ? ENROLLMENT : current.certificate.serialNumber;
+  const retry = unanswered.purpose === purpose ? unanswered.attempt : undefined;
   if (retry === undefined && unanswered.attempt !== undefined) await discard(unanswered.attempt.staging);
   unanswered.attempt = undefined;
   const attempt = retry ?? (await newAttempt(config, deps));
@@ -113,8 +116,8 @@ async function rotate(config: AgentConfig, deps: AgentDeps, current: TlsMaterial
     const certificate = checkIssued(issued, attempt.key, { identity: config.identity, role: config.role, trust: trust.ca }, now);
     await commit(config.tlsDir, attempt.staging, { certificatePem: issued.certificatePem, caPem: issued.caPem, serial: certificate.serialNumber }, now);
   } catch (error) {
-    if (current !== undefined && error instanceof CaError && error.status === undefined) {
-      Object.assign(unanswered, { attempt, presented: current.certificate.serialNumber });
+    if (error instanceof CaError && error.status === undefined) {
+      Object.assign(unanswered, { attempt, purpose });
     } else {
       await discard(attempt.staging);
     }
