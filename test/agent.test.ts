@@ -3,7 +3,7 @@
 // and the answers it must refuse to install.
 import assert from 'node:assert/strict';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { cp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readCaConfig, readEnrollmentRequests, type CaConfig } from '../services/ca/config.ts';
@@ -206,6 +206,54 @@ describe('the agent against our CA', () => {
     assert.deepEqual(events.filter(named('enroll_failed')).map((event) => event['code']), ['ETIMEDOUT']);
     assert.equal(events.find(named('enrolled'))?.['serial'], lost, 'the certificate issued for the lost answer');
     assert.equal(new X509Certificate(await readFile(join(tls, 'tls.crt'))).serialNumber, lost);
+  });
+
+  it('stopped after the CA answered its enrollment but before installing it (key staged, token spent): restarted, it adopts the staged key and gets that certificate', async () => {
+    const tls = await temporaryDirectory('agent-tls-');
+    const config = readAgentConfig({ CA_URL: ca.url, TLS_DIR: tls, BOOTSTRAP_DIR: await ca.bootstrap('crashed', 'client'), IDENTITY: 'crashed', ROLE: 'client', RETRY_MIN_MS: '200', RETRY_MAX_MS: '1000' });
+    const endpoint = { url: config.caUrl, timeoutMs: config.timeoutMs };
+    const crashSite = await temporaryDirectory('agent-crash-');
+    let lost: string | undefined;
+    const events: Event[] = [];
+    const stop = new AbortController();
+    const deps = (onEnrolled: (issued: { certificatePem: string }) => Promise<void>): AgentDeps => ({
+      emit: (event, fields) => {
+        events.push({ event, ...fields } as Event);
+        if (event === 'enrolled' || event === 'enroll_failed') stop.abort();
+      },
+      now: () => new Date(),
+      random: Math.random,
+      sleep: (ms, signal) => sleep(ms, undefined, { signal }).catch(() => undefined),
+      newKey: () => generateKey({ type: 'ecdsa', curve: 'P-256' }),
+      csr: (key, identity) => createCsr({ key, commonName: identity, names: [{ type: 'dns', value: identity }] }),
+      keyPem: (key) => key.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      async enroll(trustPem, token, csr) {
+        const issued = await enrollAt({ ...endpoint, trustPem }, token, csr);
+        await onEnrolled(issued);
+        return issued;
+      },
+      renew: (trustPem, current, csr) => renewAt({ ...endpoint, trustPem }, current, csr),
+    });
+    // The first run "crashes" the moment the answer arrives: the volume is kept as it was then
+    // (a crash runs no clean-up), and put back before the restart.
+    const crash = new Error('crashed');
+    await assert.rejects(
+      runAgent(config, deps(async (issued) => {
+        lost = new X509Certificate(issued.certificatePem).serialNumber;
+        await cp(tls, crashSite, { recursive: true, verbatimSymlinks: true });
+        throw crash;
+      }), stop.signal),
+      crash,
+    );
+    await rm(tls, { recursive: true, force: true });
+    await cp(crashSite, tls, { recursive: true, verbatimSymlinks: true });
+    assert.ok((await readdir(tls)).some((entry) => entry.startsWith('..staging-')), 'the staged key survived the crash');
+    await runAgent(config, deps(async () => undefined), stop.signal);
+    assert.deepEqual(events.filter(named('staged_key_adopted')).map((event) => event['for']), ['enrollment']);
+    assert.deepEqual(events.filter(named('enroll_failed')), []);
+    assert.equal(events.find(named('enrolled'))?.['serial'], lost, 'the certificate issued before the crash');
+    assert.equal(new X509Certificate(await readFile(join(tls, 'tls.crt'))).serialNumber, lost);
+    assert.deepEqual((await readdir(tls)).filter((entry) => entry.startsWith('..staging-')), [], 'no staged key left behind');
   });
 
   it('restarted with a valid certificate in its volume, renews with it (its token is used up) instead of enrolling', async () => {

@@ -1,4 +1,4 @@
-import type { KeyObject, X509Certificate } from 'node:crypto';
+import { createPrivateKey, type KeyObject, type X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Emit } from '../../core/json-lines.ts';
@@ -8,7 +8,7 @@ import type { AgentConfig } from './config.ts';
 import { keyFingerprint256 } from '../../core/key-fingerprint.ts';
 import { checkIssued, IssuedCertificateError } from './issued.ts';
 import { renewalTime, retryDelay, waitBeforeRenewal, type Random } from '../../core/renewal.ts';
-import { commit, discard, removeLeftovers, stageKey, type Staging } from './volume.ts';
+import { commit, discard, leftoverStagedKey, removeLeftovers, stageKey, type Staging } from './volume.ts';
 
 export const TOKEN_FILE = 'token';
 
@@ -36,12 +36,12 @@ export interface AgentDeps {
  * is installed.
  */
 export async function runAgent(config: AgentConfig, deps: AgentDeps, signal: AbortSignal): Promise<void> {
-  await removeLeftovers(config.tlsDir);
   let held = await readHeld(config, deps);
+  const unanswered = await adoptLeftover(config, deps, held);
+  await removeLeftovers(config.tlsDir, unanswered.attempt?.staging);
   let renewAt = held === undefined ? undefined : renewalTime(validity(held.certificate), deps.random);
   let failures = 0;
   let expiredReported = false;
-  const unanswered: Unanswered = {};
   while (!signal.aborted) {
     if (held !== undefined && renewAt !== undefined && failures === 0) {
       await deps.sleep(waitBeforeRenewal(renewAt, deps.now(), config.backoff.minMs), signal);
@@ -124,6 +124,27 @@ async function rotate(config: AgentConfig, deps: AgentDeps, current: TlsMaterial
     throw error;
   }
   return readTlsMaterial(config.tlsDir);
+}
+
+/**
+ * A key a stopped agent staged and never installed. Its request may have been
+ * answered (the token spent, the presented certificate superseded) and the
+ * answer lost with the process: the first request after a restart brings that
+ * key again, and the CA gives that certificate again. A key the CA never
+ * certified is as good as a new one.
+ */
+async function adoptLeftover(config: AgentConfig, deps: AgentDeps, held: TlsMaterial | undefined): Promise<Unanswered> {
+  const leftover = await leftoverStagedKey(config.tlsDir);
+  if (leftover === undefined) return {};
+  const purpose = held !== undefined && deps.now() < held.certificate.validToDate ? held.certificate.serialNumber : ENROLLMENT;
+  try {
+    const key = createPrivateKey(leftover.keyPem);
+    const attempt = { staging: leftover.staging, key, csr: deps.csr(key, config.identity) };
+    deps.emit('staged_key_adopted', { identity: config.identity, for: purpose === ENROLLMENT ? 'enrollment' : 'renewal', why: 'a key staged before a stop and never installed: the CA may have answered its request' });
+    return { attempt, purpose };
+  } catch {
+    return {}; // not a key we can use: removed with the other leftovers
+  }
 }
 
 async function newAttempt(config: AgentConfig, deps: AgentDeps): Promise<Attempt> {

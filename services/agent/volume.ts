@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readlink, rename, rm, symlink } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, readlink, rename, rm, stat, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CERTIFICATE_MODE, createNewFile, KEY_MODE, syncDirectory } from '../../core/new-file.ts';
 import { CA_FILE, CERTIFICATE_FILE, KEY_FILE } from '../../core/tls-material.ts';
@@ -49,7 +49,7 @@ export async function commit(volume: string, staging: Staging, files: { certific
     if ((await linkTarget(join(volume, file))) !== join(DATA_LINK, file)) await replaceLink(volume, file, join(DATA_LINK, file));
   }
   await syncDirectory(volume);
-  await removeAllBut(volume, name);
+  await removeAllBut(volume, (entry) => entry === name);
   return name;
 }
 
@@ -67,8 +67,27 @@ export async function currentGeneration(volume: string): Promise<string | undefi
  * What a crash can leave behind (staging directories, a half-made link,
  * generations no longer current): removed at start-up.
  */
-export async function removeLeftovers(volume: string): Promise<void> {
-  await removeAllBut(volume, await currentGeneration(volume));
+export async function removeLeftovers(volume: string, keep?: Staging): Promise<void> {
+  const current = await currentGeneration(volume);
+  await removeAllBut(volume, (entry) => entry === current || (keep !== undefined && join(volume, entry) === keep.dir));
+}
+
+/**
+ * The newest staged key a stopped agent left, readable and whole: the key of
+ * a request whose answer may have been lost with the process. Undefined when
+ * there is none.
+ */
+export async function leftoverStagedKey(volume: string): Promise<{ staging: Staging; keyPem: string } | undefined> {
+  const staged = (await readdir(volume, { withFileTypes: true })).filter((entry) => entry.isDirectory() && entry.name.startsWith(STAGING_PREFIX));
+  const withTimes = await Promise.all(staged.map(async (entry) => ({ dir: join(volume, entry.name), mtimeMs: (await stat(join(volume, entry.name))).mtimeMs })));
+  for (const { dir } of withTimes.sort((a, b) => b.mtimeMs - a.mtimeMs)) {
+    try {
+      return { staging: { dir }, keyPem: await readFile(join(dir, KEY_FILE), 'utf8') };
+    } catch {
+      // not there or not readable: a crash before the key was written; removed with the leftovers
+    }
+  }
+  return undefined;
 }
 
 /** `..2026-11-27T00-00-00.123Z_<serial>`: sortable by time, and says which certificate it holds. */
@@ -77,9 +96,9 @@ export function generationName(now: Date, serial: string): string {
   return `..${now.toISOString().replaceAll(':', '-')}_${serial.toUpperCase()}`;
 }
 
-async function removeAllBut(volume: string, keep: string | undefined): Promise<void> {
+async function removeAllBut(volume: string, keep: (entry: string) => boolean): Promise<void> {
   for (const entry of await readdir(volume)) {
-    if (!entry.startsWith('..') || entry === DATA_LINK || entry === keep) continue;
+    if (!entry.startsWith('..') || entry === DATA_LINK || keep(entry)) continue;
     await rm(join(volume, entry), { recursive: true, force: true });
   }
 }
