@@ -174,6 +174,9 @@ describe('a client certificate that expires while its sessions and connections l
   before(async () => {
     out = await issue('method1');
     server = await startTestServer(join(out, 'server'), ['client']);
+    // The kept-alive connection idles until the certificate has expired, about 5 s: past Node's
+    // default keepAliveTimeout (5 s), the server could close it just as the test reuses it.
+    server.server.keepAliveTimeout = 60_000;
     // Valid for a few seconds: long enough for the first handshakes, then expired.
     notAfter = new Date(Math.ceil(Date.now() / 1000) * 1000 + 4000);
     const dir = await identity({ issuer: await caOf(out), validity: { notBefore: new Date(Date.now() - 60_000), notAfter } });
