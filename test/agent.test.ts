@@ -11,8 +11,8 @@ import { runInit } from '../services/ca/init.ts';
 import { startCa, type RunningCa } from '../services/ca/serve.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runAgent, type AgentDeps } from '../services/agent/agent.ts';
-import { CaError, enroll as enrollAt, renew as renewAt } from '../services/agent/ca-client.ts';
-import { readAgentConfig } from '../services/agent/config.ts';
+import { CaError, enroll as enrollAt, renew as renewAt, type Issued } from '../services/agent/ca-client.ts';
+import { readAgentConfig, type AgentConfig } from '../services/agent/config.ts';
 import { createCsr, generateKey } from '../core/x509.ts';
 import { startEventProcess, type Event, type EventProcess } from './helpers/events.ts';
 import { openssl, ROOT, run, temporaryDirectory } from './helpers/processes.ts';
@@ -62,6 +62,40 @@ function startAgent(ca: TestCa, env: NodeJS.ProcessEnv): EventProcess {
 }
 
 const named = (name: string) => (event: Event) => event.event === name;
+
+/**
+ * The agent in process against the test CA (real requests, real volume), its events
+ * recorded, stopped at the first event `stopAt` picks. `run(onAnswer)` lets a test see
+ * each answer of the CA before the agent does: to lose it (throw) or crash on it.
+ */
+function inProcessAgent(config: AgentConfig, stopAt: (event: string, fields: Record<string, unknown> | undefined) => boolean) {
+  const events: Event[] = [];
+  const stop = new AbortController();
+  const endpoint = { url: config.caUrl, timeoutMs: config.timeoutMs };
+  const deps = (onAnswer: (kind: 'enroll' | 'renew', issued: Issued) => Promise<void>): AgentDeps => ({
+    emit: (event, fields) => {
+      events.push({ event, ...fields } as Event);
+      if (stopAt(event, fields)) stop.abort();
+    },
+    now: () => new Date(),
+    random: Math.random,
+    sleep: (ms, signal) => sleep(ms, undefined, { signal }).catch(() => undefined),
+    newKey: () => generateKey({ type: 'ecdsa', curve: 'P-256' }),
+    csr: (key, identity) => createCsr({ key, commonName: identity, names: [{ type: 'dns', value: identity }] }),
+    keyPem: (key) => key.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    async enroll(trustPem, token, csr) {
+      const issued = await enrollAt({ ...endpoint, trustPem }, token, csr);
+      await onAnswer('enroll', issued);
+      return issued;
+    },
+    async renew(trustPem, current, csr) {
+      const issued = await renewAt({ ...endpoint, trustPem }, current, csr);
+      await onAnswer('renew', issued);
+      return issued;
+    },
+  });
+  return { events, run: (onAnswer: (kind: 'enroll' | 'renew', issued: Issued) => Promise<void> = async () => undefined) => runAgent(config, deps(onAnswer), stop.signal) };
+}
 
 describe('the agent against our CA', () => {
   let ca: TestCa;
@@ -143,31 +177,15 @@ describe('the agent against our CA', () => {
   it('a renewal whose answer was lost: the retry brings the same key and gets the certificate the CA had issued (no CERTIFICATE_SUPERSEDED)', async () => {
     const tls = await temporaryDirectory('agent-tls-');
     const config = readAgentConfig({ CA_URL: ca.url, TLS_DIR: tls, BOOTSTRAP_DIR: await ca.bootstrap('lost', 'client'), IDENTITY: 'lost', ROLE: 'client', RETRY_MIN_MS: '200', RETRY_MAX_MS: '1000' });
-    const events: Event[] = [];
-    const stop = new AbortController();
-    const endpoint = { url: config.caUrl, timeoutMs: config.timeoutMs };
     let lost: string | undefined;
-    const deps: AgentDeps = {
-      emit: (event, fields) => {
-        events.push({ event, ...fields } as Event);
-        if (event === 'renewed' || (event === 'renew_failed' && fields?.['code'] !== 'ETIMEDOUT')) stop.abort();
-      },
-      now: () => new Date(),
-      random: Math.random,
-      sleep: (ms, signal) => sleep(ms, undefined, { signal }).catch(() => undefined),
-      newKey: () => generateKey({ type: 'ecdsa', curve: 'P-256' }),
-      csr: (key, identity) => createCsr({ key, commonName: identity, names: [{ type: 'dns', value: identity }] }),
-      keyPem: (key) => key.export({ type: 'pkcs8', format: 'pem' }).toString(),
-      enroll: (trustPem, token, csr) => enrollAt({ ...endpoint, trustPem }, token, csr),
-      async renew(trustPem, current, csr) {
-        const issued = await renewAt({ ...endpoint, trustPem }, current, csr);
-        if (lost !== undefined) return issued;
-        // The CA issued and answered; the answer never arrived.
-        lost = new X509Certificate(issued.certificatePem).serialNumber;
-        throw new CaError('ETIMEDOUT', 'the CA did not answer in time');
-      },
-    };
-    await runAgent(config, deps, stop.signal);
+    const agent = inProcessAgent(config, (event, fields) => event === 'renewed' || (event === 'renew_failed' && fields?.['code'] !== 'ETIMEDOUT'));
+    await agent.run(async (kind, issued) => {
+      if (kind !== 'renew' || lost !== undefined) return;
+      // The CA issued and answered; the answer never arrived.
+      lost = new X509Certificate(issued.certificatePem).serialNumber;
+      throw new CaError('ETIMEDOUT', 'the CA did not answer in time');
+    });
+    const { events } = agent;
     const failed = events.filter(named('renew_failed'));
     assert.deepEqual(failed.map((event) => event['code']), ['ETIMEDOUT']);
     const renewed = events.find(named('renewed'));
@@ -178,31 +196,15 @@ describe('the agent against our CA', () => {
   it('an enrollment whose answer was lost: the retry brings the same key and token and gets the certificate the CA had issued (no TOKEN_USED)', async () => {
     const tls = await temporaryDirectory('agent-tls-');
     const config = readAgentConfig({ CA_URL: ca.url, TLS_DIR: tls, BOOTSTRAP_DIR: await ca.bootstrap('lost-enroll', 'client'), IDENTITY: 'lost-enroll', ROLE: 'client', RETRY_MIN_MS: '200', RETRY_MAX_MS: '1000' });
-    const events: Event[] = [];
-    const stop = new AbortController();
-    const endpoint = { url: config.caUrl, timeoutMs: config.timeoutMs };
     let lost: string | undefined;
-    const deps: AgentDeps = {
-      emit: (event, fields) => {
-        events.push({ event, ...fields } as Event);
-        if (event === 'enrolled' || (event === 'enroll_failed' && fields?.['code'] !== 'ETIMEDOUT')) stop.abort();
-      },
-      now: () => new Date(),
-      random: Math.random,
-      sleep: (ms, signal) => sleep(ms, undefined, { signal }).catch(() => undefined),
-      newKey: () => generateKey({ type: 'ecdsa', curve: 'P-256' }),
-      csr: (key, identity) => createCsr({ key, commonName: identity, names: [{ type: 'dns', value: identity }] }),
-      keyPem: (key) => key.export({ type: 'pkcs8', format: 'pem' }).toString(),
-      async enroll(trustPem, token, csr) {
-        const issued = await enrollAt({ ...endpoint, trustPem }, token, csr);
-        if (lost !== undefined) return issued;
-        // The CA issued and answered (the token is spent); the answer never arrived.
-        lost = new X509Certificate(issued.certificatePem).serialNumber;
-        throw new CaError('ETIMEDOUT', 'the CA did not answer in time');
-      },
-      renew: (trustPem, current, csr) => renewAt({ ...endpoint, trustPem }, current, csr),
-    };
-    await runAgent(config, deps, stop.signal);
+    const agent = inProcessAgent(config, (event, fields) => event === 'enrolled' || (event === 'enroll_failed' && fields?.['code'] !== 'ETIMEDOUT'));
+    await agent.run(async (kind, issued) => {
+      if (kind !== 'enroll' || lost !== undefined) return;
+      // The CA issued and answered (the token is spent); the answer never arrived.
+      lost = new X509Certificate(issued.certificatePem).serialNumber;
+      throw new CaError('ETIMEDOUT', 'the CA did not answer in time');
+    });
+    const { events } = agent;
     assert.deepEqual(events.filter(named('enroll_failed')).map((event) => event['code']), ['ETIMEDOUT']);
     assert.equal(events.find(named('enrolled'))?.['serial'], lost, 'the certificate issued for the lost answer');
     assert.equal(new X509Certificate(await readFile(join(tls, 'tls.crt'))).serialNumber, lost);
@@ -211,44 +213,25 @@ describe('the agent against our CA', () => {
   it('stopped after the CA answered its enrollment but before installing it (key staged, token spent): restarted, it adopts the staged key and gets that certificate', async () => {
     const tls = await temporaryDirectory('agent-tls-');
     const config = readAgentConfig({ CA_URL: ca.url, TLS_DIR: tls, BOOTSTRAP_DIR: await ca.bootstrap('crashed', 'client'), IDENTITY: 'crashed', ROLE: 'client', RETRY_MIN_MS: '200', RETRY_MAX_MS: '1000' });
-    const endpoint = { url: config.caUrl, timeoutMs: config.timeoutMs };
     const crashSite = await temporaryDirectory('agent-crash-');
     let lost: string | undefined;
-    const events: Event[] = [];
-    const stop = new AbortController();
-    const deps = (onEnrolled: (issued: { certificatePem: string }) => Promise<void>): AgentDeps => ({
-      emit: (event, fields) => {
-        events.push({ event, ...fields } as Event);
-        if (event === 'enrolled' || event === 'enroll_failed') stop.abort();
-      },
-      now: () => new Date(),
-      random: Math.random,
-      sleep: (ms, signal) => sleep(ms, undefined, { signal }).catch(() => undefined),
-      newKey: () => generateKey({ type: 'ecdsa', curve: 'P-256' }),
-      csr: (key, identity) => createCsr({ key, commonName: identity, names: [{ type: 'dns', value: identity }] }),
-      keyPem: (key) => key.export({ type: 'pkcs8', format: 'pem' }).toString(),
-      async enroll(trustPem, token, csr) {
-        const issued = await enrollAt({ ...endpoint, trustPem }, token, csr);
-        await onEnrolled(issued);
-        return issued;
-      },
-      renew: (trustPem, current, csr) => renewAt({ ...endpoint, trustPem }, current, csr),
-    });
+    const agent = inProcessAgent(config, (event) => event === 'enrolled' || event === 'enroll_failed');
+    const { events } = agent;
     // The first run "crashes" the moment the answer arrives: the volume is kept as it was then
     // (a crash runs no clean-up), and put back before the restart.
     const crash = new Error('crashed');
     await assert.rejects(
-      runAgent(config, deps(async (issued) => {
+      agent.run(async (_kind, issued) => {
         lost = new X509Certificate(issued.certificatePem).serialNumber;
         await cp(tls, crashSite, { recursive: true, verbatimSymlinks: true });
         throw crash;
-      }), stop.signal),
+      }),
       crash,
     );
     await rm(tls, { recursive: true, force: true });
     await cp(crashSite, tls, { recursive: true, verbatimSymlinks: true });
     assert.ok((await readdir(tls)).some((entry) => entry.startsWith('..staging-')), 'the staged key survived the crash');
-    await runAgent(config, deps(async () => undefined), stop.signal);
+    await agent.run();
     assert.deepEqual(events.filter(named('staged_key_adopted')).map((event) => event['for']), ['enrollment']);
     assert.deepEqual(events.filter(named('enroll_failed')), []);
     assert.equal(events.find(named('enrolled'))?.['serial'], lost, 'the certificate issued before the crash');
